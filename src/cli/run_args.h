@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/* The flags of `moat run` and `moat explain`, parsed without side effects
+ * (argv in, struct out) so the parser can be unit-tested and fuzzed. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "policy/policy.h"
+#include "util/error.h"
+
+/* Which limits were given on the command line (the rest keep defaults). */
+enum limit_bit {
+        LIMIT_MEMORY = 1u << 0,
+        LIMIT_PIDS = 1u << 1,
+        LIMIT_CPU_TIME = 1u << 2,
+        LIMIT_TIMEOUT = 1u << 3,
+        LIMIT_NOFILE = 1u << 4,
+        LIMIT_FSIZE = 1u << 5,
+        LIMIT_TMPFS = 1u << 6,
+};
+
+/* One mount request from --ro/--rw/--mount/--tmpfs, in command-line order. */
+struct mount_request {
+        enum mount_type type; /* MOUNT_BIND or MOUNT_TMPFS */
+        char *src;            /* as given (may be relative); NULL for tmpfs */
+        char *dst;            /* as given; NULL = same as src */
+        bool writable;
+        const char *flag;     /* "--ro", "--rw", "--mount", "--tmpfs" */
+};
+
+struct run_options {
+        char **argv;                 /* the command */
+        struct mount_request *mounts;
+        size_t n_mounts;
+        char **protect;              /* extra protected paths (--protect) */
+        char **env_set;              /* K=V */
+        char **env_pass;             /* NAME */
+        char *workdir;
+        bool no_cwd;
+        enum net_mode net;
+        struct limits limits;
+        unsigned limits_set;         /* enum limit_bit */
+        enum tty_mode tty;
+        bool json;
+        int json_fd;                 /* -1 unless --json-fd */
+        int verbose;
+        unsigned allow_weaker;       /* enum weaker */
+        bool help;
+};
+
+/* Parses args (after the subcommand name). cmd names the subcommand for
+ * messages ("run", "explain"). Returns 0 or -errno with e filled in. */
+int run_args_parse(const char *cmd, int argc, char *const *argv, struct run_options *o,
+                   struct moat_error *e);
+void run_options_free(struct run_options *o);
+
+/* The option table, for help text, completions and "did you mean". */
+struct run_flag {
+        const char *name;    /* "--memory" */
+        const char *arg;     /* "MIB" or NULL when the flag takes no value */
+        const char *help;
+};
+const struct run_flag *run_flags(size_t *ret_n);

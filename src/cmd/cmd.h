@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: MIT */
+/* One function per subcommand. argv[0] is the subcommand's name; the return
+ * value is the process exit status. */
+#pragma once
+
+int cmd_run(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
+int cmd_help(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+
+/* Prints `moat run --help` (shared by run and explain). */
+void help_run(const char *cmd);

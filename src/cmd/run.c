@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "cli/run_args.h"
+#include "cmd/cmd.h"
+#include "policy/build.h"
+#include "sandbox/sandbox.h"
+#include "util/json.h"
+#include "util/log.h"
+
+static void print_error(const struct moat_error *e)
+{
+        /* Multi-line messages carry a fix on their later lines; each line is
+         * printed with the prefix, escaped. */
+        char line[1024], esc[2048];
+        const char *s = e->msg;
+        while (*s) {
+                size_t n = strcspn(s, "\n");
+                snprintf(line, sizeof line, "%.*s", (int)n, s);
+                log_error("%s", log_escape(line, esc, sizeof esc));
+                s += n;
+                if (*s == '\n')
+                        s++;
+        }
+}
+
+static void write_json(const struct policy *p, const struct sandbox_result *r, const struct moat_error *e, int fd)
+{
+        struct json j = { 0 };
+        json_begin_object(&j);
+        json_int(&j, "status", e ? e->exit_status : r->status);
+        if (e) {
+                json_null(&j, "exit_code");
+                json_str(&j, "error", e->msg);
+        } else {
+                if (r->exit_code >= 0)
+                        json_int(&j, "exit_code", r->exit_code);
+                else
+                        json_null(&j, "exit_code");
+                if (r->signal)
+                        json_int(&j, "signal", r->signal);
+                else
+                        json_null(&j, "signal");
+        }
+        json_bool(&j, "timed_out", r->timed_out);
+        json_bool(&j, "oom", r->oom);
+        json_double(&j, "duration_s", r->duration_s);
+        if (r->peak_memory)
+                json_uint(&j, "peak_memory_bytes", r->peak_memory);
+        json_begin_array(&j, "limits_hit");
+        if (r->hits & HIT_TIMEOUT)
+                json_str(&j, NULL, "timeout");
+        if (r->hits & HIT_MEMORY)
+                json_str(&j, NULL, "memory");
+        if (r->hits & HIT_CPU)
+                json_str(&j, NULL, "cpu_time");
+        if (r->hits & HIT_FSIZE)
+                json_str(&j, NULL, "fsize");
+        json_end_array(&j);
+        json_key_object(&j, "limits");
+        json_uint(&j, "memory_mib", p->limits.memory_mib);
+        json_uint(&j, "pids", p->limits.pids);
+        json_uint(&j, "cpu_time_s", p->limits.cpu_time_s);
+        json_uint(&j, "timeout_s", p->limits.timeout_s);
+        json_uint(&j, "nofile", p->limits.nofile);
+        json_uint(&j, "fsize_mib", p->limits.fsize_mib);
+        json_uint(&j, "tmpfs_mib", p->limits.tmpfs_mib);
+        json_end_object(&j);
+        json_str(&j, "network", net_mode_name(p->net));
+        json_str(&j, "protection", r->level[0] ? r->level : NULL);
+        json_end_object(&j);
+        const char *t = json_text(&j);
+        if (t) {
+                size_t len = strlen(t);
+                char *out = malloc(len + 2);
+                if (out) {
+                        memcpy(out, t, len);
+                        out[len] = '\n';
+                        if (write(fd, out, len + 1) < 0)
+                                log_warn("writing the JSON result to fd %d: %s", fd, strerror(errno));
+                        free(out);
+                }
+        }
+        json_free(&j);
+}
+
+int cmd_run(int argc, char **argv)
+{
+        struct run_options o;
+        struct moat_error e = { 0 };
+        struct policy p = { 0 };
+        struct build_env be;
+        _cleanup_free_ char *cwd = NULL;
+        int status;
+
+        if (run_args_parse("run", argc - 1, argv + 1, &o, &e) < 0) {
+                print_error(&e);
+                run_options_free(&o);
+                return 125;
+        }
+        if (o.help) {
+                help_run("run");
+                run_options_free(&o);
+                return 0;
+        }
+        log_verbose = o.verbose;
+        if (o.json_fd >= 0 && fcntl(o.json_fd, F_GETFD) < 0) {
+                log_error("--json-fd %d: not an open file descriptor (e.g. --json-fd 3 3>result.json)", o.json_fd);
+                run_options_free(&o);
+                return 125;
+        }
+        if (build_env_from_process(&be, &cwd) < 0) {
+                log_error("cannot determine the current directory: %s", strerror(errno));
+                run_options_free(&o);
+                return 125;
+        }
+        int r = policy_build(&o, &be, &p, &e);
+        run_options_free(&o);
+        if (r < 0) {
+                if (!e.msg[0])
+                        error_set(&e, -r, "%s", strerror(-r));
+                print_error(&e);
+                policy_free(&p);
+                return 125;
+        }
+        if (p.net == NET_HOST)
+                log_warn("--net host: the command shares the host's network, including services on localhost");
+
+        struct sandbox_result res;
+        r = sandbox_run(&p, &res, &e);
+        if (r < 0) {
+                print_error(&e);
+                status = e.exit_status ? e.exit_status : 125;
+                e.exit_status = status;
+                if (p.json_fd >= 0 || p.json_stdout)
+                        write_json(&p, &res, &e, p.json_fd >= 0 ? p.json_fd : STDOUT_FILENO);
+        } else {
+                status = res.status;
+                if (res.timed_out)
+                        log_error("timed out after %llu s (--timeout)", (unsigned long long)p.limits.timeout_s);
+                else if (res.oom)
+                        log_error("killed: out of memory (--memory %llu MiB)", (unsigned long long)p.limits.memory_mib);
+                if (p.json_fd >= 0 || p.json_stdout)
+                        write_json(&p, &res, NULL, p.json_fd >= 0 ? p.json_fd : STDOUT_FILENO);
+        }
+        policy_free(&p);
+        return status;
+}

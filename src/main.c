@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/* Dispatch only: find the subcommand and hand over. */
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "util/log.h"
+#include "util/strv.h"
+
+static const struct {
+        const char *name;
+        int (*fn)(int, char **);
+} commands[] = {
+        { "run", cmd_run },         { "explain", cmd_explain }, { "doctor", cmd_doctor },
+        { "help", cmd_help },       { "--help", cmd_help },     { "-h", cmd_help },
+        { "version", cmd_version }, { "--version", cmd_version },
+};
+
+int main(int argc, char **argv)
+{
+        if (argc < 2)
+                return cmd_help(argc, argv) == 0 ? 2 : 2;
+        for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+                if (strcmp(argv[1], commands[i].name) == 0)
+                        return commands[i].fn(argc - 1, argv + 1);
+        const char *names[] = { "run", "explain", "doctor", "help", "version" };
+        char esc[256];
+        const char *s = str_suggest(argv[1], names, ARRAY_SIZE(names));
+        if (s)
+                log_error("unknown command '%s' (did you mean '%s'?)", log_escape(argv[1], esc, sizeof esc), s);
+        else
+                log_error("unknown command '%s'; see 'moat help'", log_escape(argv[1], esc, sizeof esc));
+        return 125;
+}

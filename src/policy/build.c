@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: MIT */
+#include "policy/build.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "policy/protect.h"
+#include "util/path.h"
+#include "util/strv.h"
+
+/* Variables that carry no secrets and that tools need to behave: terminal
+ * type, language, time zone. Everything else is dropped. */
+static const char *const safe_env[] = { "TERM", "COLORTERM", "LANG", "LANGUAGE", "TZ", "NO_COLOR" };
+
+/* Host directories bound read-only into every sandbox. On merged-/usr systems
+ * /bin, /lib... are symlinks and are recreated as symlinks. */
+static const char *const system_dirs[] = { "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32" };
+
+/* Directories whose contents the user's home, secrets and sockets live in:
+ * the project may not be one of them or contain them. */
+static const char *const forbidden_project[] = { "/", "/home", "/root", "/etc", "/usr", "/proc", "/sys", "/dev",
+                                                 "/run", "/var", "/tmp", "/boot" };
+
+int build_env_from_process(struct build_env *env, char **ret_cwd_storage)
+{
+        extern char **environ;
+        memset(env, 0, sizeof *env);
+        env->environ = environ;
+        char *cwd = getcwd(NULL, 0);
+        if (!cwd)
+                return negerrno();
+        *ret_cwd_storage = cwd;
+        env->cwd = cwd;
+        env->uid = getuid();
+        env->gid = getgid();
+        struct passwd *pw = getpwuid(env->uid);
+        env->user = pw && pw->pw_name ? pw->pw_name : (env->uid == 0 ? "root" : "user");
+        env->home = pw && pw->pw_dir && pw->pw_dir[0] == '/' ? pw->pw_dir : (env->uid == 0 ? "/root" : "/home/user");
+        FILE *f = fopen("/proc/meminfo", "re");
+        if (f) {
+                unsigned long long kib;
+                if (fscanf(f, "MemTotal: %llu kB", &kib) == 1)
+                        env->mem_total_mib = kib / 1024;
+                fclose(f);
+        }
+        return 0;
+}
+
+static const char *env_get(char *const *environ, const char *name)
+{
+        ssize_t i = strv_env_find(environ, name, strlen(name));
+        return i >= 0 ? environ[i] + strlen(name) + 1 : NULL;
+}
+
+static int build_environment(const struct run_options *o, const struct build_env *be, struct policy *p,
+                             struct moat_error *e)
+{
+        int r;
+        for (size_t i = 0; i < ARRAY_SIZE(safe_env); i++) {
+                const char *v = env_get(be->environ, safe_env[i]);
+                if (v && (r = strv_env_set(&p->env, safe_env[i], v)) < 0)
+                        return r;
+        }
+        for (size_t i = 0; be->environ && be->environ[i]; i++)
+                if (str_startswith(be->environ[i], "LC_") && (r = strv_push(&p->env, be->environ[i])) < 0)
+                        return r;
+        if ((r = strv_env_set(&p->env, "PATH", SANDBOX_PATH)) < 0 ||
+            (r = strv_env_set(&p->env, "HOME", p->home)) < 0 ||
+            (r = strv_env_set(&p->env, "USER", p->user)) < 0 ||
+            (r = strv_env_set(&p->env, "LOGNAME", p->user)) < 0)
+                return r;
+        if (!env_get(p->env, "TERM") && (r = strv_env_set(&p->env, "TERM", "dumb")) < 0)
+                return r;
+        for (size_t i = 0; o->env_pass && o->env_pass[i]; i++) {
+                const char *v = env_get(be->environ, o->env_pass[i]);
+                if (v && (r = strv_env_set(&p->env, o->env_pass[i], v)) < 0)
+                        return r;
+        }
+        for (size_t i = 0; o->env_set && o->env_set[i]; i++) {
+                const char *eq = strchr(o->env_set[i], '=');
+                _cleanup_free_ char *name = strndup(o->env_set[i], (size_t)(eq - o->env_set[i]));
+                if (!name || (r = strv_env_set(&p->env, name, eq + 1)) < 0)
+                        return r;
+        }
+        (void)e;
+        return 0;
+}
+
+/* Makes a user-supplied host path absolute and canonical. Symlinks in paths
+ * the user typed are followed: that is the user's intent, unlike links found
+ * inside the project, which are never followed out of it. */
+static int host_path(const char *flag, const char *in, const char *cwd, char **ret, struct moat_error *e)
+{
+        _cleanup_free_ char *joined = NULL;
+        if (in[0] == '~' && (in[1] == '/' || in[1] == '\0'))
+                return error_set(e, EINVAL, "%s %s: '~' was not expanded; write the full path", flag, in);
+        if (in[0] != '/') {
+                joined = path_join(cwd, in);
+                if (!joined)
+                        return -ENOMEM;
+        }
+        char *real = realpath(joined ? joined : in, NULL);
+        if (!real) {
+                int err = errno;
+                if (err == ENOENT || err == ENOTDIR)
+                        return error_set(e, err, "%s %s: no such file or directory (moat never creates mount sources)", flag, in);
+                return error_set(e, err, "%s %s: %s", flag, in, strerror(err));
+        }
+        *ret = real;
+        return 0;
+}
+
+/* A destination inside the sandbox: absolute, no "..", and not a place that
+ * would hide the sandbox's own masks. */
+static int sandbox_path(const char *flag, const char *in, char **ret, struct moat_error *e)
+{
+        _cleanup_free_ char *n = NULL;
+        if (in[0] != '/')
+                return error_set(e, EINVAL, "%s %s: the path inside the sandbox must be absolute", flag, in);
+        if (path_normalize(in, &n) < 0)
+                return error_set(e, EINVAL, "%s %s: contains '..' or control characters", flag, in);
+        static const char *const reserved[] = { "/proc", "/sys", "/dev" };
+        if (strcmp(n, "/") == 0)
+                return error_set(e, EINVAL, "%s %s: cannot replace the sandbox's root", flag, in);
+        for (size_t i = 0; i < ARRAY_SIZE(reserved); i++)
+                if (path_is_below_or_equal(n, reserved[i]))
+                        return error_set(e, EINVAL, "%s %s: %s is built by moat and cannot be mounted over", flag, in,
+                                         reserved[i]);
+        *ret = TAKE_PTR(n);
+        return 0;
+}
+
+static int add(struct policy *p, enum mount_type t, const char *src, const char *dst, bool writable,
+               uint64_t size, const char *origin)
+{
+        struct mount_entry m = { .type = t, .src = (char *)src, .dst = (char *)dst, .writable = writable,
+                                 .size = size, .origin = origin };
+        return policy_add_mount(p, &m);
+}
+
+static int add_system_mounts(struct policy *p)
+{
+        int r;
+        uint64_t tmpfs = p->limits.tmpfs_mib << 20;
+        if ((r = add(p, MOUNT_ROOT, NULL, "/", false, 0, "system")) < 0)
+                return r;
+        for (size_t i = 0; i < ARRAY_SIZE(system_dirs); i++) {
+                struct stat st;
+                if (lstat(system_dirs[i], &st) < 0)
+                        continue;
+                if (S_ISLNK(st.st_mode)) {
+                        char target[4096];
+                        ssize_t n = readlink(system_dirs[i], target, sizeof target - 1);
+                        if (n <= 0)
+                                continue;
+                        target[n] = '\0';
+                        r = add(p, MOUNT_SYMLINK, target, system_dirs[i], false, 0, "system");
+                } else if (S_ISDIR(st.st_mode))
+                        r = add(p, MOUNT_BIND, system_dirs[i], system_dirs[i], false, 0, "system");
+                else
+                        continue;
+                if (r < 0)
+                        return r;
+        }
+        if ((r = add(p, MOUNT_ETC, "/etc", "/etc", false, 0, "system")) < 0 ||
+            (r = add(p, MOUNT_PROC, NULL, "/proc", false, 0, "system")) < 0 ||
+            (r = add(p, MOUNT_SYS, NULL, "/sys", false, 0, "system")) < 0 ||
+            (r = add(p, MOUNT_DEV, NULL, "/dev", true, tmpfs, "system")) < 0 ||
+            (r = add(p, MOUNT_TMPFS, NULL, "/tmp", true, tmpfs, "system")) < 0 ||
+            (r = add(p, MOUNT_TMPFS, NULL, "/run", true, (uint64_t)DEFAULT_RUN_TMPFS_MIB << 20, "system")) < 0 ||
+            (r = add(p, MOUNT_SYMLINK, "/tmp", "/var/tmp", false, 0, "system")) < 0 ||
+            (r = add(p, MOUNT_TMPFS, NULL, p->home, true, tmpfs, "home")) < 0)
+                return r;
+        return 0;
+}
+
+static int check_project(const char *cwd, const struct build_env *be, struct moat_error *e)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(forbidden_project); i++)
+                if (strcmp(cwd, forbidden_project[i]) == 0)
+                        return error_set(e, EPERM,
+                                         "the current directory %s is a system directory; run from a project "
+                                         "directory or pass --no-cwd", cwd);
+        if (path_is_below_or_equal(be->home, cwd))
+                return error_set(e, EPERM,
+                                 "the current directory %s holds your home directory (%s), and with it ~/.ssh and "
+                                 "every other secret; run from a project directory, or pass --no-cwd", cwd, be->home);
+        return 0;
+}
+
+static int add_protected(struct policy *p, const struct run_options *o, struct moat_error *e)
+{
+        size_t n;
+        const struct protected_path *d = protect_defaults(&n);
+        int r;
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *dst = path_join(p->project, d[i].path);
+                if (!dst)
+                        return -ENOMEM;
+                struct mount_entry m = { .type = MOUNT_PROTECT, .dst = dst, .stub = d[i].stub,
+                                         .skip_if_dir = d[i].skip_if_dir, .origin = "protected" };
+                if ((r = policy_add_mount(p, &m)) < 0)
+                        return r;
+        }
+        for (size_t i = 0; o->protect && o->protect[i]; i++) {
+                const char *rel = o->protect[i];
+                _cleanup_free_ char *abs = NULL, *norm = NULL;
+                if (rel[0] == '/') {
+                        if (path_normalize(rel, &norm) < 0)
+                                return error_set(e, EINVAL, "--protect %s: contains '..' or control characters", rel);
+                        if (!path_is_below_or_equal(norm, p->project) || strcmp(norm, p->project) == 0)
+                                return error_set(e, EINVAL, "--protect %s: must name a path inside the project %s",
+                                                 rel, p->project);
+                } else {
+                        abs = path_join(p->project, rel);
+                        if (!abs)
+                                return -ENOMEM;
+                        if (path_normalize(abs, &norm) < 0 || strcmp(norm, p->project) == 0)
+                                return error_set(e, EINVAL, "--protect %s: must name a path inside the project "
+                                                 "without '..'", rel);
+                }
+                struct mount_entry m = { .type = MOUNT_PROTECT, .dst = norm, .stub = true, .origin = "--protect" };
+                if ((r = policy_add_mount(p, &m)) < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int add_user_mounts(struct policy *p, const struct run_options *o, const char *cwd, struct moat_error *e)
+{
+        int r;
+        for (size_t i = 0; i < o->n_mounts; i++) {
+                const struct mount_request *m = &o->mounts[i];
+                _cleanup_free_ char *src = NULL, *dst = NULL;
+                if (m->type == MOUNT_TMPFS) {
+                        if ((r = sandbox_path(m->flag, m->dst, &dst, e)) < 0)
+                                return r;
+                        if ((r = add(p, MOUNT_TMPFS, NULL, dst, true, p->limits.tmpfs_mib << 20, m->flag)) < 0)
+                                return r;
+                        continue;
+                }
+                if ((r = host_path(m->flag, m->src, cwd, &src, e)) < 0)
+                        return r;
+                if ((r = sandbox_path(m->flag, m->dst ? m->dst : src, &dst, e)) < 0)
+                        return r;
+                if ((r = add(p, MOUNT_BIND, src, dst, m->writable, 0, m->flag)) < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int policy_build(const struct run_options *o, const struct build_env *be, struct policy *p,
+                 struct moat_error *e)
+{
+        int r;
+        memset(p, 0, sizeof *p);
+        p->json_fd = o->json_fd;
+        p->json_stdout = o->json && o->json_fd < 0;
+        p->net = o->net;
+        p->tty = o->tty;
+        p->allow_weaker = o->allow_weaker;
+        p->uid = be->uid;
+        p->gid = be->gid;
+        if (!o->argv || !o->argv[0])
+                return error_set(e, EINVAL, "run: no command given; usage: moat run [OPTIONS] [--] COMMAND [ARGS...]");
+        if (!(p->user = strdup(be->user)) || !(p->hostname = strdup(SANDBOX_HOSTNAME)))
+                return -ENOMEM;
+        if (path_normalize(be->home, &p->home) < 0 || strcmp(p->home, "/") == 0) {
+                free(p->home);
+                if (!(p->home = strdup(be->uid == 0 ? "/root" : "/home/user")))
+                        return -ENOMEM;
+        }
+
+        /* Limits: flags win; defaults stop a fork bomb or a memory bomb
+         * without getting in the way of real builds. */
+        p->limits = (struct limits){
+                .memory_mib = be->mem_total_mib ? be->mem_total_mib / 2 : 4096,
+                .pids = DEFAULT_PIDS,
+                .nofile = DEFAULT_NOFILE,
+                .tmpfs_mib = DEFAULT_TMPFS_MIB,
+        };
+        if (o->limits_set & LIMIT_MEMORY)
+                p->limits.memory_mib = o->limits.memory_mib;
+        if (o->limits_set & LIMIT_PIDS)
+                p->limits.pids = o->limits.pids;
+        if (o->limits_set & LIMIT_CPU_TIME)
+                p->limits.cpu_time_s = o->limits.cpu_time_s;
+        if (o->limits_set & LIMIT_TIMEOUT)
+                p->limits.timeout_s = o->limits.timeout_s;
+        if (o->limits_set & LIMIT_NOFILE)
+                p->limits.nofile = o->limits.nofile;
+        if (o->limits_set & LIMIT_FSIZE)
+                p->limits.fsize_mib = o->limits.fsize_mib;
+        if (o->limits_set & LIMIT_TMPFS)
+                p->limits.tmpfs_mib = o->limits.tmpfs_mib;
+        if (p->limits.nofile && p->limits.nofile < 8)
+                return error_set(e, EINVAL, "--nofile %llu: too low for any program to start (at least 8)",
+                                 (unsigned long long)p->limits.nofile);
+
+        if ((r = add_system_mounts(p)) < 0)
+                return r;
+        if (!o->no_cwd) {
+                if ((r = path_normalize(be->cwd, &p->project)) < 0)
+                        return error_set(e, EINVAL, "the current directory %s cannot be used as a project path", be->cwd);
+                if ((r = check_project(p->project, be, e)) < 0)
+                        return r;
+                if ((r = add(p, MOUNT_BIND, p->project, p->project, true, 0, "project")) < 0)
+                        return r;
+        }
+        if ((r = add_user_mounts(p, o, be->cwd, e)) < 0)
+                return r;
+        if (p->project && (r = add_protected(p, o, e)) < 0)
+                return r;
+        if (!p->project && o->protect)
+                return error_set(e, EINVAL, "--protect: needs the project directory; it cannot be used with --no-cwd");
+
+        if (o->workdir) {
+                if ((r = sandbox_path("--workdir", o->workdir, &p->workdir, e)) < 0)
+                        return r;
+        } else if (!(p->workdir = strdup(p->project ? p->project : p->home)))
+                return -ENOMEM;
+
+        if ((r = build_environment(o, be, p, e)) < 0)
+                return r;
+        for (size_t i = 0; o->argv[i]; i++)
+                if ((r = strv_push(&p->argv, o->argv[i])) < 0)
+                        return r;
+        return 0;
+}

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: MIT */
+#include "sandbox/init.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sandbox/exec.h"
+#include "sandbox/proto.h"
+#include "sandbox/rootfs.h"
+#include "util/log.h"
+
+/* Signals the supervisor relays to the command. */
+static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT };
+
+static int write_file(const char *path, const char *s)
+{
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return negerrno();
+        size_t n = strlen(s);
+        return write(fd, s, n) == (ssize_t)n ? 0 : negerrno();
+}
+
+/* The user's ids map to themselves: files written in the project are owned
+ * by the user on the host, and nothing else of the host's id space exists
+ * inside. setgroups is denied first, as the kernel requires of an
+ * unprivileged writer (and so a process cannot drop a group to get past a
+ * "deny this group" permission). */
+static void setup_idmap(const struct policy *p, int ctl)
+{
+        char map[64];
+        int r;
+        if ((r = write_file("/proc/self/setgroups", "deny")) < 0 && r != -ENOENT)
+                exec_fail(ctl, 125, -r, "writing setgroups: %s", strerror(-r));
+        snprintf(map, sizeof map, "%u %u 1\n", (unsigned)p->uid, (unsigned)p->uid);
+        if ((r = write_file("/proc/self/uid_map", map)) < 0)
+                exec_fail(ctl, 125, -r, "setting up the uid map: %s (run 'moat doctor')", strerror(-r));
+        snprintf(map, sizeof map, "%u %u 1\n", (unsigned)p->gid, (unsigned)p->gid);
+        if ((r = write_file("/proc/self/gid_map", map)) < 0)
+                exec_fail(ctl, 125, -r, "setting up the gid map: %s (run 'moat doctor')", strerror(-r));
+}
+
+static void loopback_up(int ctl)
+{
+        _cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        struct ifreq ifr = { 0 };
+        strcpy(ifr.ifr_name, "lo");
+        if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+                exec_fail(ctl, 125, errno, "loopback: %s", strerror(errno));
+        ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+        if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+                exec_fail(ctl, 125, errno, "bringing up loopback: %s", strerror(errno));
+}
+
+static int open_pty(int ctl, int *ret_slave)
+{
+        int master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (master < 0)
+                exec_fail(ctl, 125, errno, "opening the sandbox's pty: %s", strerror(errno));
+        int unlock = 0;
+        if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
+                exec_fail(ctl, 125, errno, "unlocking the pty: %s", strerror(errno));
+        /* TIOCGPTPEER opens the slave through the master, never by a path
+         * someone could swap. */
+        int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (slave < 0)
+                exec_fail(ctl, 125, errno, "opening the pty slave: %s", strerror(errno));
+        *ret_slave = slave;
+        return master;
+}
+
+void init_main(const struct policy *p, int ctl, bool use_pty, bool landlock)
+{
+        /* Die with the supervisor. If it died before this line, its end of
+         * the control socket is already closed: check once. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        struct pollfd pf = { .fd = ctl, .events = 0 };
+        if (poll(&pf, 1, 0) > 0 && (pf.revents & (POLLHUP | POLLERR)))
+                _exit(125);
+        prctl(PR_SET_NAME, "moat-init");
+
+        setup_idmap(p, ctl);
+
+        struct moat_error e = { 0 };
+        struct rootfs rf;
+        if (rootfs_prepare(p, &rf, &e) < 0 || rootfs_build(p, &rf, &e) < 0)
+                exec_fail(ctl, 125, 0, "%s", e.msg);
+        rootfs_done(&rf);
+
+        if (sethostname(p->hostname, strlen(p->hostname)) < 0)
+                exec_fail(ctl, 125, errno, "sethostname: %s", strerror(errno));
+        if (p->net == NET_NONE)
+                loopback_up(ctl);
+
+        int slave = -1;
+        if (use_pty) {
+                _cleanup_close_ int master = open_pty(ctl, &slave);
+                struct msg m = { .type = MSG_PTY };
+                if (msg_send(ctl, &m, master) < 0)
+                        _exit(125);
+        }
+        /* Wait for the supervisor: it sizes the pty and joins the cgroup
+         * before the command may start. */
+        struct msg go;
+        if (msg_recv(ctl, &go, NULL) <= 0 || go.type != MSG_GO)
+                _exit(125);
+
+        sigset_t mask, old;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
+        for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
+                sigaddset(&mask, forwarded[i]);
+        sigprocmask(SIG_BLOCK, &mask, &old);
+        _cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (sfd < 0)
+                exec_fail(ctl, 125, errno, "signalfd: %s", strerror(errno));
+
+        struct landlock_rule rules[64];
+        size_t n_rules = exec_rules_for_policy(p, rules, ARRAY_SIZE(rules));
+        pid_t child = fork();
+        if (child < 0)
+                exec_fail(ctl, 125, errno, "fork: %s", strerror(errno));
+        if (child == 0) {
+                sigprocmask(SIG_SETMASK, &old, NULL);
+                close(sfd);
+                struct exec_plan x = { .policy = p, .ctl = ctl, .pty_slave = slave, .rules = rules,
+                                       .n_rules = n_rules, .landlock = landlock, .drop_caps = true };
+                exec_command(&x);
+        }
+        if (slave >= 0)
+                close(slave);
+        prctl(PR_SET_NAME, "moat-init");
+        /* From here init only reaps and relays. It keeps no file of the
+         * sandbox open and holds no capability the command could borrow: it
+         * is not reachable by the command except through signals, which the
+         * kernel does not deliver to a namespace's init without a handler. */
+        int exit_status = -1;
+        for (;;) {
+                struct pollfd fds[2] = { { .fd = sfd, .events = POLLIN }, { .fd = ctl, .events = POLLIN } };
+                if (poll(fds, 2, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        _exit(125);
+                }
+                if (fds[1].revents & (POLLHUP | POLLERR))
+                        _exit(125); /* the supervisor is gone */
+                if (fds[1].revents & POLLIN) {
+                        struct msg m;
+                        if (msg_recv(ctl, &m, NULL) <= 0)
+                                _exit(125);
+                        if (m.type == MSG_SIGNAL)
+                                kill(-child, m.status) < 0 ? (void)kill(child, m.status) : (void)0;
+                        else if (m.type == MSG_CONT)
+                                kill(-child, SIGCONT);
+                }
+                if (!(fds[0].revents & POLLIN))
+                        continue;
+                struct signalfd_siginfo si;
+                while (read(sfd, &si, sizeof si) == sizeof si) {
+                        if ((int)si.ssi_signo != SIGCHLD) {
+                                /* Signals sent to init from inside the sandbox
+                                 * are not ours to forward: only the supervisor's
+                                 * (ssi_pid 0, from the parent namespace). */
+                                if (si.ssi_pid == 0)
+                                        kill(-child, (int)si.ssi_signo) < 0 ? (void)kill(child, (int)si.ssi_signo) : (void)0;
+                                continue;
+                        }
+                }
+                for (;;) {
+                        int st;
+                        pid_t w = waitpid(-1, &st, WNOHANG | WUNTRACED);
+                        if (w <= 0)
+                                break;
+                        if (w != child)
+                                continue; /* an orphan re-parented to us: reaped */
+                        if (WIFSTOPPED(st)) {
+                                struct msg m = { .type = MSG_STOPPED, .status = WSTOPSIG(st) };
+                                msg_send(ctl, &m, -1);
+                                continue;
+                        }
+                        exit_status = st;
+                }
+                if (exit_status != -1) {
+                        struct msg m = { .type = MSG_EXIT, .status = exit_status };
+                        msg_send(ctl, &m, -1);
+                        /* Leaving pid 1 kills every process left in the
+                         * namespace: nothing outlives the command. */
+                        _exit(0);
+                }
+        }
+}

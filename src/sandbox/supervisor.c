@@ -1,0 +1,516 @@
+/* SPDX-License-Identifier: MIT */
+/* The supervisor: stays on the host side, never enters the sandbox's
+ * namespaces, and runs one event loop for signals, the pty relay, the wall
+ * clock and the sandbox's reports. */
+#include "sandbox/sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sandbox/cgroup.h"
+#include "sandbox/exec.h"
+#include "sandbox/init.h"
+#include "sandbox/landlock.h"
+#include "sandbox/probe.h"
+#include "sandbox/proto.h"
+#include "sandbox/pty.h"
+#include "sandbox/stubs.h"
+#include "util/log.h"
+#include "util/strv.h"
+
+/* Time a command gets between SIGTERM and SIGKILL once its time is up. */
+#define TIMEOUT_GRACE_S 2
+
+static const int relayed[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGTSTP, SIGCONT,
+                               SIGCHLD, SIGTTIN, SIGTTOU };
+
+static double now_s(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct session {
+        const struct policy *p;
+        pid_t pid;       /* init (namespaced) or the command (weak mode) */
+        int pidfd;
+        int ctl;
+        int sfd;
+        int tfd;
+        bool ns;
+        bool use_pty;
+        bool have_pty;
+        struct pty_relay pty;
+        bool exited;
+        int wait_status;  /* the command's */
+        bool have_status;
+        bool ctl_eof;
+        bool killed_hard;
+        struct msg error; /* first MSG_ERROR, type 0 if none */
+        char *weak_tmp;   /* weak mode: the private temporary directory */
+        struct sandbox_result *res;
+};
+
+static void send_signal(struct session *s, int sig)
+{
+        /* init forwards to the command's process group; in weak mode the
+         * command leads its own session and group. */
+        if (s->ns)
+                kill(s->pid, sig);
+        else if (kill(-s->pid, sig) < 0)
+                kill(s->pid, sig);
+}
+
+static void arm_timer(int tfd, uint64_t seconds)
+{
+        struct itimerspec it = { .it_value = { .tv_sec = (time_t)seconds } };
+        timerfd_settime(tfd, 0, &it, NULL);
+}
+
+static void job_stop(struct session *s)
+{
+        /* The command stopped (Ctrl-Z): give the user's shell its terminal
+         * back by stopping ourselves, cooked. SIGCONT brings us back. */
+        if (s->have_pty)
+                pty_relay_restore(&s->pty);
+        raise(SIGSTOP);
+}
+
+static void handle_signal(struct session *s, const struct signalfd_siginfo *si)
+{
+        int sig = (int)si->ssi_signo;
+        switch (sig) {
+        case SIGCHLD:
+        case SIGTTIN:
+        case SIGTTOU:
+                return;
+        case SIGWINCH:
+                if (s->have_pty)
+                        pty_relay_winsize(&s->pty);
+                return;
+        case SIGCONT:
+                if (s->have_pty && !s->pty.raw)
+                        (void)pty_relay_resume(&s->pty);
+                send_signal(s, SIGCONT);
+                return;
+        case SIGTSTP:
+                if (s->have_pty)
+                        return; /* a Ctrl-Z meant for the sandbox arrives as a byte */
+                send_signal(s, SIGTSTP);
+                return;
+        default:
+                send_signal(s, sig);
+                return;
+        }
+}
+
+static void handle_ctl(struct session *s)
+{
+        struct msg m;
+        int fd = -1;
+        int n = msg_recv(s->ctl, &m, &fd);
+        if (n <= 0) {
+                s->ctl_eof = true;
+                return;
+        }
+        switch ((enum msg_type)m.type) {
+        case MSG_ERROR:
+                if (!s->error.type)
+                        s->error = m;
+                break;
+        case MSG_EXIT:
+                s->wait_status = m.status;
+                s->have_status = true;
+                break;
+        case MSG_STOPPED:
+                job_stop(s);
+                break;
+        case MSG_PTY:
+                if (fd >= 0 && !s->have_pty && pty_relay_start(&s->pty, fd, STDIN_FILENO, STDOUT_FILENO) == 0) {
+                        s->have_pty = true;
+                        fd = -1;
+                }
+                break;
+        case MSG_GO:
+        case MSG_CONT:
+        case MSG_SIGNAL:
+        case MSG_TYPE_MAX:
+                break;
+        }
+        if (fd >= 0)
+                close(fd);
+}
+
+static void on_timeout(struct session *s)
+{
+        uint64_t ticks;
+        (void)!read(s->tfd, &ticks, sizeof ticks);
+        if (!s->res->timed_out) {
+                s->res->timed_out = true;
+                s->res->hits |= HIT_TIMEOUT;
+                send_signal(s, SIGTERM);
+                arm_timer(s->tfd, TIMEOUT_GRACE_S);
+        } else if (!s->killed_hard) {
+                s->killed_hard = true;
+                kill(s->ns ? s->pid : -s->pid, SIGKILL);
+        }
+}
+
+static void loop(struct session *s)
+{
+        while (!s->exited || (!s->ctl_eof && s->ctl >= 0)) {
+                struct pollfd fds[6];
+                int n = 0;
+                fds[n++] = (struct pollfd){ .fd = s->pidfd, .events = POLLIN };
+                fds[n++] = (struct pollfd){ .fd = s->sfd, .events = POLLIN };
+                fds[n++] = (struct pollfd){ .fd = s->tfd, .events = POLLIN };
+                fds[n++] = (struct pollfd){ .fd = s->ctl_eof ? -1 : s->ctl, .events = POLLIN };
+                fds[n++] = (struct pollfd){ .fd = s->have_pty ? s->pty.master : -1, .events = POLLIN };
+                fds[n++] = (struct pollfd){ .fd = s->have_pty && !s->pty.in_eof && s->pty.raw ? STDIN_FILENO : -1,
+                                            .events = POLLIN };
+                /* Once the sandbox is gone, do not wait on a control socket
+                 * that only a stray writer could keep open. */
+                int timeout = s->exited ? 100 : -1;
+                int r = poll(fds, (nfds_t)n, timeout);
+                if (r < 0 && errno != EINTR)
+                        break;
+                if (r == 0 && s->exited)
+                        break;
+                if (fds[3].revents & (POLLIN | POLLHUP | POLLERR))
+                        handle_ctl(s);
+                if (fds[1].revents & POLLIN) {
+                        struct signalfd_siginfo si;
+                        while (read(s->sfd, &si, sizeof si) == sizeof si)
+                                handle_signal(s, &si);
+                }
+                if (fds[2].revents & POLLIN)
+                        on_timeout(s);
+                if (fds[4].revents & (POLLIN | POLLHUP | POLLERR))
+                        (void)pty_relay_from_sandbox(&s->pty);
+                if (fds[5].revents & (POLLIN | POLLHUP | POLLERR))
+                        (void)pty_relay_from_user(&s->pty);
+                if ((fds[0].revents & POLLIN) && !s->exited) {
+                        siginfo_t info = { 0 };
+                        if (waitid(P_PIDFD, (id_t)s->pidfd, &info, WEXITED | WNOHANG) == 0 && info.si_pid) {
+                                s->exited = true;
+                                if (!s->ns) {
+                                        s->have_status = true;
+                                        s->wait_status = info.si_code == CLD_EXITED ? W_EXITCODE(info.si_status, 0)
+                                                                                    : info.si_status;
+                                }
+                        }
+                }
+        }
+        if (s->have_pty) {
+                pty_relay_drain(&s->pty);
+                pty_relay_restore(&s->pty);
+        }
+}
+
+/* The weaker mode, only when the user named it: no namespaces, so the
+ * command runs on the host's filesystem view, limited by a Landlock ruleset
+ * (system directories read-only, the project and a private temporary
+ * directory writable, nothing else readable), seccomp (no inet sockets with
+ * --net none) and rlimits. */
+static int weak_rules(const struct policy *p, const char *tmp, struct landlock_rule *rules, size_t max,
+                      struct moat_error *e)
+{
+        static const char *const rx[] = { "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32" };
+        static const char *const devs[] = { "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom",
+                                             "/dev/tty", "/dev/pts" };
+        size_t n = 0;
+#define RULE(path_, acc_) do { if (n < max) rules[n++] = (struct landlock_rule){ (path_), (acc_) }; } while (0)
+        for (size_t i = 0; i < ARRAY_SIZE(rx); i++)
+                RULE(rx[i], LL_READ_EXEC);
+        RULE("/etc", LL_READ);
+        RULE("/proc", LL_DEV);
+        for (size_t i = 0; i < ARRAY_SIZE(devs); i++)
+                RULE(devs[i], LL_DEV);
+        RULE("/", LL_LIST);
+        RULE(tmp, LL_WRITE);
+        for (size_t i = 0; i < p->n_mounts; i++) {
+                const struct mount_entry *m = &p->mounts[i];
+                if (m->type == MOUNT_TMPFS && strcmp(m->origin, "--tmpfs") == 0)
+                        return error_set(e, ENOTSUP, "--tmpfs %s: needs a mount namespace, which the weaker "
+                                         "mode does not have", m->dst);
+                if (m->type != MOUNT_BIND || strcmp(m->origin, "system") == 0)
+                        continue;
+                if (strcmp(m->src, m->dst) != 0)
+                        return error_set(e, ENOTSUP, "%s %s:%s: the weaker mode cannot move a path; mount it at "
+                                         "the same path", m->origin, m->src, m->dst);
+                RULE(m->dst, m->writable ? LL_WRITE : LL_READ_EXEC);
+        }
+#undef RULE
+        return (int)n;
+}
+
+static int spawn_weak(struct session *s, const sigset_t *old, struct moat_error *e)
+{
+        const struct policy *p = s->p;
+        char tmpl[] = "/tmp/moat-XXXXXX";
+        if (!mkdtemp(tmpl))
+                return error_set(e, errno, "creating a private temporary directory: %s", strerror(errno));
+        s->weak_tmp = strdup(tmpl);
+        if (!s->weak_tmp)
+                return -ENOMEM;
+        struct landlock_rule rules[96];
+        int n = weak_rules(p, tmpl, rules, ARRAY_SIZE(rules), e);
+        if (n < 0)
+                return n;
+        int pair[2];
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+                return error_set(e, errno, "socketpair: %s", strerror(errno));
+        close(s->ctl);
+        s->ctl = pair[0];
+        pid_t pid = fork();
+        if (pid < 0)
+                return error_set(e, errno, "fork: %s", strerror(errno));
+        if (pid == 0) {
+                close(pair[0]);
+                sigprocmask(SIG_SETMASK, old, NULL);
+                struct policy copy = *p;
+                char **env = NULL;
+                for (size_t i = 0; p->env && p->env[i]; i++)
+                        strv_push(&env, p->env[i]);
+                strv_env_set(&env, "HOME", tmpl);
+                strv_env_set(&env, "TMPDIR", tmpl);
+                copy.env = env;
+                if (!p->project && copy.workdir && strcmp(copy.workdir, p->home) == 0)
+                        copy.workdir = tmpl;
+                struct exec_plan x = { .policy = &copy, .ctl = pair[1], .pty_slave = -1, .rules = rules,
+                                       .n_rules = (size_t)n, .landlock = true, .deny_inet = p->net == NET_NONE };
+                exec_command(&x);
+        }
+        close(pair[1]);
+        s->pid = pid;
+        s->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        s->ns = false;
+        s->use_pty = false;
+        if (s->pidfd < 0)
+                return error_set(e, errno, "pidfd_open: %s", strerror(errno));
+        return 0;
+}
+
+static void weak_cleanup(const char *dir)
+{
+        /* The private temporary directory goes with the run. */
+        pid_t pid = fork();
+        if (pid == 0) {
+                execl("/bin/rm", "rm", "-rf", "--one-file-system", "--", dir, (char *)NULL);
+                _exit(127);
+        }
+        if (pid > 0)
+                waitpid(pid, NULL, 0);
+}
+
+static int fail_closed(const struct policy *p, bool *ret_landlock, struct moat_error *e)
+{
+        int abi = landlock_abi();
+        *ret_landlock = abi > 0;
+        if (abi <= 0 && !(p->allow_weaker & WEAKER_LANDLOCK))
+                return error_set(e, ENOTSUP,
+                                 "Landlock is not available on this kernel (%s); moat refuses to run without it. "
+                                 "Enable it (boot with lsm=...,landlock) or accept the weaker sandbox with "
+                                 "--allow-weaker landlock. See 'moat doctor'.",
+                                 strerror(-abi));
+        return 0;
+}
+
+static void fill_result(struct session *s, const struct cgroup *cg)
+{
+        struct sandbox_result *r = s->res;
+        r->exit_code = -1;
+        if (cg && cg->kind != CGROUP_NONE) {
+                bool oom = false;
+                uint64_t peak = 0;
+                if (cgroup_result(cg, &oom, &peak) == 0) {
+                        r->oom = oom;
+                        r->peak_memory = peak;
+                        if (oom)
+                                r->hits |= HIT_MEMORY;
+                }
+        }
+        if (s->have_status) {
+                int st = s->wait_status;
+                if (WIFEXITED(st))
+                        r->exit_code = WEXITSTATUS(st);
+                else if (WIFSIGNALED(st)) {
+                        r->signal = WTERMSIG(st);
+                        if (r->signal == SIGXCPU)
+                                r->hits |= HIT_CPU;
+                        if (r->signal == SIGXFSZ)
+                                r->hits |= HIT_FSIZE;
+                }
+        } else
+                r->signal = SIGKILL; /* init itself was killed: the whole sandbox went with it */
+        if (r->timed_out)
+                r->status = 124;
+        else if (r->oom)
+                r->status = 137;
+        else if (r->signal)
+                r->status = 128 + r->signal;
+        else
+                r->status = r->exit_code;
+}
+
+int sandbox_run(const struct policy *p, struct sandbox_result *res, struct moat_error *e)
+{
+        int r;
+        bool landlock;
+        memset(res, 0, sizeof *res);
+        if ((r = fail_closed(p, &landlock, e)) < 0)
+                return r;
+        snprintf(res->level, sizeof res->level, "%s", landlock ? "full" : "no-landlock");
+
+        stubs_sweep();
+        struct stubs stubs;
+        if ((r = stubs_create(p, &stubs, e)) < 0) {
+                stubs_remove(&stubs);
+                return r;
+        }
+
+        struct cgroup cg = { 0 };
+        char cgname[64];
+        snprintf(cgname, sizeof cgname, "moat-%d", (int)getpid());
+        if (cgroup_create("/sys/fs/cgroup", "/proc/self/cgroup", cgname, &p->limits, &cg) < 0)
+                memset(&cg, 0, sizeof cg);
+
+        sigset_t mask, old;
+        sigemptyset(&mask);
+        for (size_t i = 0; i < ARRAY_SIZE(relayed); i++)
+                sigaddset(&mask, relayed[i]);
+        sigprocmask(SIG_BLOCK, &mask, &old);
+
+        struct session s = { .p = p, .res = res, .pidfd = -1, .ctl = -1, .sfd = -1, .tfd = -1 };
+        s.use_pty = p->tty == TTY_ALWAYS || (p->tty == TTY_AUTO && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO));
+        if (s.use_pty && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)))
+                s.use_pty = false; /* --tty without a terminal to relay to */
+        int pair[2];
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
+                r = error_set(e, errno, "socketpair: %s", strerror(errno));
+                goto out;
+        }
+        s.ctl = pair[0];
+        s.sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        s.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+        if (s.sfd < 0 || s.tfd < 0) {
+                r = error_set(e, errno, "signalfd/timerfd: %s", strerror(errno));
+                close(pair[1]);
+                goto out;
+        }
+
+        double start = now_s();
+        unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
+                              CLONE_NEWCGROUP | CLONE_PIDFD | SIGCHLD;
+        if (p->net == NET_NONE)
+                flags |= CLONE_NEWNET;
+        int pidfd = -1;
+        pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, &pidfd, NULL, 0);
+        if (pid == 0) {
+                close(pair[0]);
+                sigprocmask(SIG_SETMASK, &old, NULL);
+                init_main(p, pair[1], s.use_pty, landlock);
+        }
+        close(pair[1]);
+        if (pid < 0) {
+                int err = errno;
+                char reason[512] = "";
+                if (!probe_userns(reason, sizeof reason) || err == EPERM || err == ENOSPC || err == EUSERS) {
+                        if ((p->allow_weaker & WEAKER_USERNS) && !landlock) {
+                                r = error_set(e, err, "neither user namespaces nor Landlock are available: moat "
+                                              "cannot sandbox anything here. See 'moat doctor'.");
+                                goto out;
+                        }
+                        if (p->allow_weaker & WEAKER_USERNS) {
+                                log_warn("user namespaces are unavailable; running with Landlock + seccomp + "
+                                         "rlimits only (no mount, network or pid isolation)");
+                                snprintf(res->level, sizeof res->level, "landlock-only");
+                                r = spawn_weak(&s, &old, e);
+                                if (r < 0)
+                                        goto out;
+                                start = now_s();
+                                goto run;
+                        }
+                        r = error_set(e, err, "cannot create the sandbox's namespaces: %s\n%s\nmoat refuses to run "
+                                      "without them; --allow-weaker userns runs with Landlock + seccomp only.",
+                                      strerror(err), reason[0] ? reason : "see 'moat doctor'");
+                } else
+                        r = error_set(e, err, "clone: %s", strerror(err));
+                goto out;
+        }
+        s.pid = pid;
+        s.pidfd = pidfd;
+        s.ns = true;
+        if (cg.kind != CGROUP_NONE && cgroup_attach(&cg, pid) < 0)
+                log_step("could not join the cgroup; rlimits only");
+
+        if (s.use_pty) {
+                /* init sends the master before waiting for GO. */
+                while (!s.have_pty && !s.ctl_eof && !s.error.type)
+                        handle_ctl(&s);
+        }
+        struct msg go = { .type = MSG_GO };
+        (void)msg_send(s.ctl, &go, -1);
+run:
+        if (p->limits.timeout_s)
+                arm_timer(s.tfd, p->limits.timeout_s);
+
+        loop(&s);
+        res->duration_s = now_s() - start;
+
+        if (s.error.type) {
+                /* Set-up failed inside, or the command could not be
+                 * executed: one line, the status it asked for. */
+                e->exit_status = s.error.status ? s.error.status : 125;
+                snprintf(e->msg, sizeof e->msg, "%s", s.error.text);
+                if (strstr(e->msg, "uid map") || strstr(e->msg, "gid map")) {
+                        char reason[512];
+                        if (!probe_userns(reason, sizeof reason))
+                                snprintf(e->msg + strlen(e->msg), sizeof e->msg - strlen(e->msg), "\n%s", reason);
+                }
+                r = -EIO;
+                goto out;
+        }
+        fill_result(&s, &cg);
+        r = 0;
+out:
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        if (s.weak_tmp)
+                weak_cleanup(s.weak_tmp);
+        free(s.weak_tmp);
+        if (s.ctl >= 0)
+                close(s.ctl);
+        if (s.sfd >= 0)
+                close(s.sfd);
+        if (s.tfd >= 0)
+                close(s.tfd);
+        if (s.pidfd >= 0) {
+                /* Normally already reaped; after an error make sure nothing
+                 * of the sandbox is left. */
+                if (!s.exited) {
+                        syscall(SYS_pidfd_send_signal, s.pidfd, SIGKILL, NULL, 0);
+                        siginfo_t info;
+                        waitid(P_PIDFD, (id_t)s.pidfd, &info, WEXITED);
+                }
+                close(s.pidfd);
+        }
+        if (s.have_pty)
+                close(s.pty.master);
+        cgroup_destroy(&cg);
+        stubs_remove(&stubs);
+        return r;
+}

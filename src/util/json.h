@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/* A small JSON writer into a growable buffer: enough for result objects and
+ * `moat explain --json`, escaping everything a hostile string could carry. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct json {
+        char *buf;
+        size_t len, cap;
+        bool need_comma;
+        bool oom;
+};
+
+void json_begin_object(struct json *j);
+void json_end_object(struct json *j);
+void json_begin_array(struct json *j, const char *key);
+void json_end_array(struct json *j);
+void json_key_object(struct json *j, const char *key);
+void json_str(struct json *j, const char *key, const char *value); /* NULL -> null */
+void json_int(struct json *j, const char *key, long long value);
+void json_uint(struct json *j, const char *key, uint64_t value);
+void json_bool(struct json *j, const char *key, bool value);
+void json_double(struct json *j, const char *key, double value);
+void json_null(struct json *j, const char *key);
+/* Returns the NUL-terminated text (owned by j) or NULL after ENOMEM. */
+const char *json_text(struct json *j);
+void json_free(struct json *j);

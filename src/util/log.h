@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/* User-facing messages. Library code returns -errno; the top level reports
+ * once, with the file, key or flag and what to do. Every message is one line
+ * prefixed "moat: " and anything that came from outside (paths, names) is
+ * escaped so it cannot paint the terminal. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "util/macro.h"
+
+extern int log_verbose; /* -v count: 1 narrates each setup step */
+
+void log_error(const char *fmt, ...) _printf_(1, 2);
+void log_warn(const char *fmt, ...) _printf_(1, 2);
+void log_info(const char *fmt, ...) _printf_(1, 2);
+/* Narration of setup steps, printed only with -v. Safe in forked children
+ * (a single write(2) of a formatted buffer). */
+void log_step(const char *fmt, ...) _printf_(1, 2);
+
+/* Escapes control characters, backslash and non-UTF-8 bytes in s into buf
+ * (\n, \e, \xNN style). Returns buf; always NUL-terminates. */
+const char *log_escape(const char *s, char *buf, size_t size);
