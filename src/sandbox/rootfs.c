@@ -96,39 +96,48 @@ static int make_target(struct rootfs *rf, int rootfd, const char *dst, bool dir,
         return TAKE_FD(cur);
 }
 
-static int mount_fs(const char *fstype, int target, unsigned long flags, const char *data)
+
+/* A fresh filesystem on target, through fsopen/fsmount: the mount's own fd
+ * comes back, so later steps (masking inside it, recording it as ours,
+ * making it read-only) act on the new mount and not on the directory it
+ * covers. opts are "key=value" or "flag" strings. Returns the mount fd. */
+static int fs_mount(const char *type, const char *const *opts, size_t n_opts, unsigned attrs, int target)
 {
-        char t[32];
-        fd_path(target, t);
-        return mount(fstype, t, fstype, flags, data) < 0 ? negerrno() : 0;
+        _cleanup_close_ int fs = (int)syscall(SYS_fsopen, type, FSOPEN_CLOEXEC);
+        if (fs < 0)
+                return negerrno();
+        for (size_t i = 0; i < n_opts; i++) {
+                char key[64];
+                const char *eq = strchr(opts[i], '=');
+                snprintf(key, sizeof key, "%.*s", eq ? (int)(eq - opts[i]) : (int)strlen(opts[i]), opts[i]);
+                long r = eq ? syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, key, eq + 1, 0)
+                            : syscall(SYS_fsconfig, fs, FSCONFIG_SET_FLAG, key, NULL, 0);
+                if (r < 0)
+                        return negerrno();
+        }
+        if (syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+                return negerrno();
+        int mnt = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, attrs);
+        if (mnt < 0)
+                return negerrno();
+        if (sys_move_mount(mnt, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+                int r = negerrno();
+                close(mnt);
+                return r;
+        }
+        return mnt;
 }
 
 static int mount_tmpfs(struct rootfs *rf, int target, uint64_t size, const char *mode)
 {
-        char data[96];
-        if (size)
-                snprintf(data, sizeof data, "mode=%s,size=%llu", mode, (unsigned long long)size);
-        else
-                snprintf(data, sizeof data, "mode=%s", mode);
-        int r = mount_fs("tmpfs", target, MS_NOSUID | MS_NODEV, data);
-        if (r < 0)
-                return r;
-        /* The fd still names the covered directory; reopen to see the tmpfs. */
-        char t[32];
-        fd_path(target, t);
-        _cleanup_close_ int fd = open(t, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return negerrno();
-        remember_own(rf, fd);
-        return TAKE_FD(fd);
-}
-
-static int reopen(int fd)
-{
-        char t[32];
-        fd_path(fd, t);
-        int r = open(t, O_PATH | O_CLOEXEC);
-        return r < 0 ? negerrno() : r;
+        char sz[48], md[32];
+        snprintf(sz, sizeof sz, "size=%llu", (unsigned long long)size);
+        snprintf(md, sizeof md, "mode=%s", mode);
+        const char *opts[] = { md, sz };
+        int mnt = fs_mount("tmpfs", opts, size ? 2 : 1, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, target);
+        if (mnt >= 0)
+                remember_own(rf, mnt);
+        return mnt;
 }
 
 /* Clones an existing tree (fd or path) read-only onto target. */
@@ -185,13 +194,12 @@ int rootfs_prepare(const struct policy *p, struct rootfs *rf, struct moat_error 
 
 static int build_proc(int target, struct moat_error *e)
 {
-        int r = mount_fs("proc", target, MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
-        if (r < 0)
-                return error_set(e, -r, "mounting /proc: %s (is /proc fully visible? in a container, "
-                                 "moat needs an unmasked /proc)", strerror(-r));
-        _cleanup_close_ int proc = reopen(target);
+        int r;
+        _cleanup_close_ int proc = fs_mount("proc", NULL, 0, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+                                            target);
         if (proc < 0)
-                return proc;
+                return error_set(e, -proc, "mounting /proc: %s (is /proc fully visible? in a container, "
+                                 "moat needs an unmasked /proc)", strerror(-proc));
         /* Kernel internals a tool never needs and an attacker mines for
          * addresses, keys and timing: masked as the container runtimes do. */
         for (size_t i = 0; i < ARRAY_SIZE(proc_masked_files); i++) {
@@ -205,8 +213,12 @@ static int build_proc(int target, struct moat_error *e)
                 _cleanup_close_ int d = openat(proc, proc_masked_dirs[i], O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (d < 0)
                         continue;
-                if ((r = mount_fs("tmpfs", d, MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, "size=0,mode=0555")) < 0)
-                        return error_set(e, -r, "masking /proc/%s: %s", proc_masked_dirs[i], strerror(-r));
+                static const char *const empty[] = { "size=4096", "mode=0555", "nr_inodes=1" };
+                _cleanup_close_ int m = fs_mount("tmpfs", empty, ARRAY_SIZE(empty),
+                                                 MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+                                                         MOUNT_ATTR_NOEXEC, d);
+                if (m < 0)
+                        return error_set(e, -m, "masking /proc/%s: %s", proc_masked_dirs[i], strerror(-m));
         }
         for (size_t i = 0; i < ARRAY_SIZE(proc_readonly); i++) {
                 _cleanup_close_ int d = openat(proc, proc_readonly[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
@@ -220,7 +232,7 @@ static int build_proc(int target, struct moat_error *e)
 
 static int build_dev(struct rootfs *rf, int target, uint64_t shm_size, struct moat_error *e)
 {
-        int r;
+
         _cleanup_close_ int dev = mount_tmpfs(rf, target, 1 << 20, "0755");
         if (dev < 0)
                 return error_set(e, -dev, "mounting /dev: %s", strerror(-dev));
@@ -252,8 +264,12 @@ static int build_dev(struct rootfs *rf, int target, uint64_t shm_size, struct mo
         _cleanup_close_ int pts = openat(dev, "pts", O_PATH | O_DIRECTORY | O_CLOEXEC);
         /* A private devpts instance: the sandbox sees its own ptys only, never
          * the user's terminals. */
-        if (pts < 0 || (r = mount_fs("devpts", pts, MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620")) < 0)
-                return error_set(e, pts < 0 ? errno : -r, "mounting /dev/pts: %s", strerror(pts < 0 ? errno : -r));
+        static const char *const ptsopts[] = { "newinstance", "ptmxmode=0666", "mode=0620" };
+        if (pts < 0)
+                return negerrno();
+        _cleanup_close_ int ptsfs = fs_mount("devpts", ptsopts, ARRAY_SIZE(ptsopts), MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, pts);
+        if (ptsfs < 0)
+                return error_set(e, -ptsfs, "mounting /dev/pts: %s", strerror(-ptsfs));
         _cleanup_close_ int shm = openat(dev, "shm", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (shm < 0)
                 return negerrno();
@@ -301,9 +317,15 @@ static int protect_path(const struct policy *p, int rootfd, const struct mount_e
         _cleanup_close_ int fd = path_open_beneath(proj, rel, O_PATH | O_NOFOLLOW);
         if (fd == -ENOENT || fd == -ENOTDIR)
                 return 0; /* missing, with no placeholder: nothing to protect here */
-        if (fd == -ELOOP || fd == -EXDEV)
-                return error_set(e, -fd, "protected path %s: a parent directory is a symlink; refusing to run "
-                                 "(replace the link with a directory, or run with --no-cwd)", m->dst);
+        if (fd == -ELOOP || fd == -EXDEV) {
+                /* A parent is a symlink. The default list names the parents
+                 * too (.git is pinned itself), so nothing is reachable here
+                 * that is not already covered; a --protect path is refused. */
+                if (strcmp(m->origin, "protected") == 0)
+                        return 0;
+                return error_set(e, -fd, "--protect %s: a parent directory is a symlink; refusing to run "
+                                 "(replace the link with a directory)", m->dst);
+        }
         if (fd < 0)
                 return error_set(e, -fd, "protected path %s: %s", m->dst, strerror(-fd));
         struct stat st;
@@ -421,12 +443,12 @@ static int place(const struct policy *p, struct rootfs *rf, int rootfd, size_t i
 int rootfs_build(const struct policy *p, struct rootfs *rf, struct moat_error *e)
 {
         int r;
-        if (mount("tmpfs", STAGING, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=4m,nr_inodes=65536") < 0)
-                return error_set(e, errno, "mounting the new root: %s", strerror(errno));
-        _cleanup_close_ int rootfd = open(STAGING, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int staging = open(STAGING, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (staging < 0)
+                return error_set(e, errno, "opening %s: %s", STAGING, strerror(errno));
+        _cleanup_close_ int rootfd = mount_tmpfs(rf, staging, 4 << 20, "0755");
         if (rootfd < 0)
-                return negerrno();
-        remember_own(rf, rootfd);
+                return error_set(e, -rootfd, "mounting the new root: %s", strerror(-rootfd));
         for (size_t i = 0; i < p->n_mounts; i++) {
                 if ((r = place(p, rf, rootfd, i, e)) < 0) {
                         if (!e->msg[0])

@@ -65,9 +65,9 @@ run run --json -- sh -c 'echo out'
 like "$OUT" '^out' "--json: the command's output comes first"
 like "$OUT" '"status":0' "then the result object"
 
-run run --netwrok none -- true
+run run --memroy 10 -- true
 is "$RC" 125 "an unknown flag gives 125"
-like "$ERR" "did you mean '--net'" "with a suggestion"
+like "$ERR" "did you mean '--memory'" "with a suggestion"
 
 run run --ro /nonexistent/moat -- true
 is "$RC" 125 "a missing mount source gives 125"

@@ -1,0 +1,76 @@
+#!/bin/bash
+# Attacks on the filesystem from inside: each must fail.
+. "${TESTS}/lib.sh"
+require_sandbox
+new_project
+
+# A secret in the real home, and ways a hostile project might point at it.
+secret_dir="$HOME/.ssh-moat-test.$$"
+mkdir -p "$secret_dir" && echo TOPSECRET > "$secret_dir/id_rsa" && chmod 600 "$secret_dir/id_rsa"
+_cleanup+=("rm -rf '$secret_dir'")
+ln -s "$secret_dir/id_rsa" link-to-secret
+ln -s "$HOME" link-to-home
+
+run run -- cat "$secret_dir/id_rsa"
+unlike "$OUT" TOPSECRET "a home secret cannot be read by path"
+run run -- cat link-to-secret
+unlike "$OUT" TOPSECRET "nor through a symlink in the project"
+run run -- sh -c 'ls link-to-home/ 2>&1; cat link-to-home/.ssh*/id_rsa 2>&1'
+unlike "$OUT" TOPSECRET "nor through a symlink to the home directory"
+run run -- sh -c "ln '$secret_dir/id_rsa' hard 2>&1; cat hard 2>&1"
+unlike "$OUT" TOPSECRET "nor by making a hard link to it"
+run run -- sh -c 'cat /proc/1/root/'"$secret_dir"'/id_rsa 2>&1; cat /proc/*/root'"$secret_dir"'/id_rsa 2>&1'
+unlike "$OUT" TOPSECRET "nor through /proc/PID/root"
+
+# Writes outside the writable mounts.
+for target in /usr/moat-pwned /etc/moat-pwned /moat-pwned /bin/moat-pwned /sys/moat-pwned /proc/moat-pwned \
+              /dev/moat-pwned "$HOME/../moat-pwned"; do
+        run run -- sh -c "echo x > '$target' && echo WROTE"
+        unlike "$OUT" WROTE "cannot write $target"
+done
+run run -- sh -c 'echo x > /etc/passwd && echo WROTE'
+unlike "$OUT" WROTE "cannot rewrite /etc/passwd"
+run run -- sh -c 'echo 1 > /proc/sys/kernel/panic && echo WROTE; echo b > /proc/sysrq-trigger && echo WROTE'
+unlike "$OUT" WROTE "cannot write /proc/sys or sysrq-trigger"
+run run -- sh -c 'cat /proc/kcore | head -c 1 | wc -c; cat /proc/keys /proc/kallsyms 2>/dev/null | wc -c'
+like "$OUT" "^0" "kernel internals in /proc are masked"
+run run -- sh -c 'ls /dev'
+unlike "$OUT" "sda|vda|nvme|mem|kmsg|dri|snd" "no host devices in /dev"
+run run -- sh -c 'mknod /tmp/sda b 8 0 2>&1 && echo MADE'
+unlike "$OUT" MADE "cannot make device nodes"
+run run -- sh -c 'ls /sys; ls /sys/class 2>&1'
+unlike "$OUT" "block|net|firmware" "/sys shows only cpu topology"
+
+# Paths that make the host run code later.
+git init -q . 2>/dev/null || mkdir -p .git/hooks
+mkdir -p .git/hooks
+run run -- sh -c 'echo "#!/bin/sh" > .git/hooks/pre-commit && echo WROTE'
+unlike "$OUT" WROTE "cannot plant a git hook"
+run run -- sh -c 'mv .git/hooks .git/hooks.old && echo MOVED; rm -rf .git/hooks && echo REMOVED'
+unlike "$OUT" "MOVED|REMOVED" "cannot move or remove .git/hooks"
+run run -- sh -c 'echo "[core] fsmonitor = evil" >> .git/config && echo WROTE'
+unlike "$OUT" WROTE "cannot change .git/config"
+run run -- sh -c 'echo "echo pwned" > .envrc && echo WROTE'
+unlike "$OUT" WROTE "cannot create .envrc"
+test -e .envrc -o -L .envrc && fail "no placeholder is left behind" || pass "no placeholder is left behind"
+run run -- sh -c 'mkdir -p .vscode && echo "{}" > .vscode/tasks.json && echo WROTE'
+unlike "$OUT" WROTE "cannot create .vscode/tasks.json"
+run run -- sh -c 'rm -f .mcp.json; ln -s /tmp/x .mcp.json && echo LINKED; echo "{}" > .mcp.json && echo WROTE'
+unlike "$OUT" "LINKED|WROTE" "cannot create or replace .mcp.json"
+mkdir -p elsewhere && ln -s elsewhere .claude
+run run -- sh -c 'echo x > .claude/settings.json && echo WROTE; rm .claude && echo REMOVED'
+unlike "$OUT" "WROTE|REMOVED" "a protected symlink is pinned, and its target in the project protected"
+rm .claude
+run run --protect data/keep.txt -- sh -c 'mkdir -p data; echo x > data/keep.txt && echo WROTE'
+unlike "$OUT" WROTE "--protect extends the list"
+run run -- sh -c 'ls -A | tr "\n" " "'
+diag "inside: $OUT"
+leftover=$(find . -maxdepth 2 -lname '*moat-protected*' | head -3)
+is "$leftover" "" "no placeholder symlinks remain after the runs"
+
+# A symlinked .git/hooks pointing outside the project does not carry a mount out.
+rm -rf .git/hooks && ln -s "$secret_dir" .git/hooks
+run run -- sh -c 'cat .git/hooks/id_rsa 2>&1; echo x > .git/hooks/new 2>&1 && echo WROTE'
+unlike "$OUT" "TOPSECRET|WROTE" "a .git/hooks symlink out of the project leads nowhere"
+test -e "$secret_dir/new" && fail "nothing was written through it" || pass "nothing was written through it"
+done_testing
