@@ -4,8 +4,10 @@
  *
  *   1. setsid            a new session without a controlling terminal: the
  *                        command cannot TIOCSTI into the user's terminal or
- *                        be signalled by its job control.
- *   2. pty or stdio      the sandbox's own pty becomes the controlling tty.
+ *                        be signalled by its job control. With the
+ *                        sandbox's pty, init leads that session instead and
+ *                        the command takes its own foreground group in it.
+ *   2. pty or stdio      the sandbox's own pty on 0, 1 and 2.
  *   3. close fds         nothing inherited beyond 0-2 (sockets, agent fds).
  *   4. chdir             the working directory, inside the new root.
  *   5. rlimits           before dropping capabilities, which may be needed
@@ -21,6 +23,8 @@
 #include "sandbox/exec.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <termios.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/securebits.h>
@@ -115,10 +119,20 @@ void exec_command(const struct exec_plan *x)
         int ctl = x->ctl;
         int r;
 
-        if (setsid() < 0)
+        if (x->pty_slave >= 0 && x->pty_in_session) {
+                /* Become the foreground group of init's session; SIGTTOU is
+                 * blocked meanwhile, as a shell does for its jobs. */
+                sigset_t ttou, old;
+                sigemptyset(&ttou);
+                sigaddset(&ttou, SIGTTOU);
+                sigprocmask(SIG_BLOCK, &ttou, &old);
+                if (setpgid(0, 0) < 0 || tcsetpgrp(x->pty_slave, getpid()) < 0)
+                        exec_fail(ctl, 125, errno, "taking the foreground of the pty: %s", strerror(errno));
+                sigprocmask(SIG_SETMASK, &old, NULL);
+        } else if (setsid() < 0)
                 exec_fail(ctl, 125, errno, "setsid: %s", strerror(errno));
         if (x->pty_slave >= 0) {
-                if (ioctl(x->pty_slave, TIOCSCTTY, 0) < 0)
+                if (!x->pty_in_session && ioctl(x->pty_slave, TIOCSCTTY, 0) < 0)
                         exec_fail(ctl, 125, errno, "making the pty the controlling terminal: %s", strerror(errno));
                 for (int fd = 0; fd <= 2; fd++)
                         if (dup2(x->pty_slave, fd) < 0)

@@ -12,6 +12,7 @@ struct exec_plan {
         const struct policy *policy;
         int ctl;                      /* where pre-exec errors are reported (CLOEXEC) */
         int pty_slave;                /* -1: keep the inherited stdio */
+        bool pty_in_session;          /* the caller leads the pty's session: join it, own group */
         const struct landlock_rule *rules;
         size_t n_rules;
         bool landlock;                /* apply the ruleset (false only with --allow-weaker landlock) */

@@ -21,9 +21,6 @@
 #include "sandbox/rootfs.h"
 #include "util/log.h"
 
-/* Signals the supervisor relays to the command. */
-static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT };
-
 static int write_file(const char *path, const char *s)
 {
         _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -107,6 +104,13 @@ void init_main(const struct policy *p, int ctl, bool use_pty, bool landlock)
         int slave = -1;
         if (use_pty) {
                 _cleanup_close_ int master = open_pty(ctl, &slave);
+                /* init leads the session that owns the sandbox's pty and the
+                 * command gets its own process group in it. A process group
+                 * whose parent is in another session is orphaned, and the
+                 * kernel discards Ctrl-Z for orphans: this is what makes job
+                 * control work for a command run directly. */
+                if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
+                        exec_fail(ctl, 125, errno, "taking the sandbox's pty: %s", strerror(errno));
                 struct msg m = { .type = MSG_PTY };
                 if (msg_send(ctl, &m, master) < 0)
                         _exit(125);
@@ -117,11 +121,13 @@ void init_main(const struct policy *p, int ctl, bool use_pty, bool landlock)
         if (msg_recv(ctl, &go, NULL) <= 0 || go.type != MSG_GO)
                 _exit(125);
 
+        /* Only SIGCHLD is watched. Signals for the command come from the
+         * supervisor as MSG_SIGNAL; any other signal sent to init is
+         * ignored by the kernel (a namespace's init has no default
+         * actions), so nothing inside can stop or kill it. */
         sigset_t mask, old;
         sigemptyset(&mask);
         sigaddset(&mask, SIGCHLD);
-        for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
-                sigaddset(&mask, forwarded[i]);
         sigprocmask(SIG_BLOCK, &mask, &old);
         _cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
         if (sfd < 0)
@@ -135,12 +141,15 @@ void init_main(const struct policy *p, int ctl, bool use_pty, bool landlock)
         if (child == 0) {
                 sigprocmask(SIG_SETMASK, &old, NULL);
                 close(sfd);
-                struct exec_plan x = { .policy = p, .ctl = ctl, .pty_slave = slave, .rules = rules,
-                                       .n_rules = n_rules, .landlock = landlock, .drop_caps = true };
+                struct exec_plan x = { .policy = p, .ctl = ctl, .pty_slave = slave, .pty_in_session = true,
+                                       .rules = rules, .n_rules = n_rules, .landlock = landlock,
+                                       .drop_caps = true };
                 exec_command(&x);
         }
-        if (slave >= 0)
+        if (slave >= 0) {
+                setpgid(child, child);
                 close(slave);
+        }
         prctl(PR_SET_NAME, "moat-init");
         /* From here init only reaps and relays. It keeps no file of the
          * sandbox open and holds no capability the command could borrow: it
@@ -160,24 +169,14 @@ void init_main(const struct policy *p, int ctl, bool use_pty, bool landlock)
                         struct msg m;
                         if (msg_recv(ctl, &m, NULL) <= 0)
                                 _exit(125);
-                        if (m.type == MSG_SIGNAL)
-                                kill(-child, m.status) < 0 ? (void)kill(child, m.status) : (void)0;
-                        else if (m.type == MSG_CONT)
-                                kill(-child, SIGCONT);
+                        if (m.type == MSG_SIGNAL && kill(-child, m.status) < 0)
+                                kill(child, m.status);
                 }
                 if (!(fds[0].revents & POLLIN))
                         continue;
                 struct signalfd_siginfo si;
-                while (read(sfd, &si, sizeof si) == sizeof si) {
-                        if ((int)si.ssi_signo != SIGCHLD) {
-                                /* Signals sent to init from inside the sandbox
-                                 * are not ours to forward: only the supervisor's
-                                 * (ssi_pid 0, from the parent namespace). */
-                                if (si.ssi_pid == 0)
-                                        kill(-child, (int)si.ssi_signo) < 0 ? (void)kill(child, (int)si.ssi_signo) : (void)0;
-                                continue;
-                        }
-                }
+                while (read(sfd, &si, sizeof si) == sizeof si)
+                        ;
                 for (;;) {
                         int st;
                         pid_t w = waitpid(-1, &st, WNOHANG | WUNTRACED);

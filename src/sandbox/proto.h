@@ -12,7 +12,6 @@ enum msg_type {
         MSG_EXIT,        /* init -> supervisor: the command's wait status */
         MSG_STOPPED,     /* init -> supervisor: the command stopped (job control) */
         MSG_GO,          /* supervisor -> init: set-up on our side is done */
-        MSG_CONT,        /* supervisor -> init: resume the stopped command */
         MSG_SIGNAL,      /* supervisor -> init: deliver signal `status` to the command */
         MSG_TYPE_MAX,
 };

@@ -67,11 +67,12 @@ struct session {
 
 static void send_signal(struct session *s, int sig)
 {
-        /* init forwards to the command's process group; in weak mode the
+        /* init passes it to the command's process group; in weak mode the
          * command leads its own session and group. */
-        if (s->ns)
-                kill(s->pid, sig);
-        else if (kill(-s->pid, sig) < 0)
+        if (s->ns) {
+                struct msg m = { .type = MSG_SIGNAL, .status = sig };
+                (void)msg_send(s->ctl, &m, -1);
+        } else if (kill(-s->pid, sig) < 0)
                 kill(s->pid, sig);
 }
 
@@ -110,7 +111,9 @@ static void handle_signal(struct session *s, const struct signalfd_siginfo *si)
         case SIGTSTP:
                 if (s->have_pty)
                         return; /* a Ctrl-Z meant for the sandbox arrives as a byte */
-                send_signal(s, SIGTSTP);
+                /* Without a terminal the command's group is orphaned and the
+                 * kernel would drop SIGTSTP: stop it outright. */
+                send_signal(s, SIGSTOP);
                 return;
         default:
                 send_signal(s, sig);
@@ -146,7 +149,6 @@ static void handle_ctl(struct session *s)
                 }
                 break;
         case MSG_GO:
-        case MSG_CONT:
         case MSG_SIGNAL:
         case MSG_TYPE_MAX:
                 break;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -300,9 +301,13 @@ static void c_sweep(void)
         CHECK(bad == 0);
 }
 
+static int thread_ran;
+
 static void *thread_fn(void *arg)
 {
-        return arg;
+        (void) arg;
+        thread_ran = 1;
+        return &thread_ran;
 }
 
 static void c_still_works(void)
@@ -321,8 +326,8 @@ static void c_still_works(void)
                 _exit(7);
         CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 7);
         /* glibc tries clone3 for threads and posix_spawn, then clone. */
-        CHECK(pthread_create(&t, NULL, thread_fn, &t) == 0);
-        CHECK(pthread_join(t, &ret) == 0 && ret == &t);
+        CHECK(pthread_create(&t, NULL, thread_fn, NULL) == 0);
+        CHECK(pthread_join(t, &ret) == 0 && ret == &thread_ran && thread_ran == 1);
         CHECK(posix_spawnp(&pid, "true", NULL, NULL, argv, environ) == 0);
         CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
         CHECK(personality(0xffffffff) >= 0);
