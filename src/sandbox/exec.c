@@ -10,13 +10,15 @@
  *   2. pty or stdio      the sandbox's own pty on 0, 1 and 2.
  *   3. close fds         nothing inherited beyond 0-2 (sockets, agent fds).
  *   4. chdir             the working directory, inside the new root.
- *   5. rlimits           before dropping capabilities, which may be needed
- *                        to lower hard limits on some kernels.
- *   6. capabilities      dropped from every set, bounding set included, so
+ *   5. capabilities      dropped from every set, bounding set included, so
  *                        an exec as uid 0 in the namespace regains none.
- *   7. no_new_privs      no setuid, no file capabilities; required by 8-9.
- *   8. Landlock          the ruleset matching the mounts.
- *   9. seccomp           last, so the steps above may use what it denies.
+ *   6. no_new_privs      no setuid, no file capabilities; required by 7-8.
+ *   7. Landlock          the ruleset matching the mounts.
+ *   8. seccomp           the last protection, so the steps above may use
+ *                        what it denies.
+ *   9. rlimits           just before execve: lowering a limit needs no
+ *                        privilege, and the set-up above (libseccomp
+ *                        allocates) is not squeezed by the memory limit.
  *  10. execve            the ctl socket is CLOEXEC: EOF tells the
  *                        supervisor that the exec succeeded.
  */
@@ -144,8 +146,6 @@ void exec_command(const struct exec_plan *x)
                 exec_fail(ctl, 125, errno, "--workdir %s: %s inside the sandbox", log_escape(p->workdir, esc, sizeof esc),
                           strerror(errno));
         }
-        if ((r = limits_apply_rlimits(&p->limits)) < 0)
-                exec_fail(ctl, 125, -r, "setting resource limits: %s", strerror(-r));
         if (x->drop_caps && (r = drop_capabilities()) < 0)
                 exec_fail(ctl, 125, -r, "dropping capabilities: %s", strerror(-r));
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
@@ -155,6 +155,8 @@ void exec_command(const struct exec_plan *x)
         struct seccomp_options so = { .deny_inet = x->deny_inet };
         if ((r = seccomp_apply(&so)) < 0)
                 exec_fail(ctl, 125, -r, "loading the seccomp filter: %s (run 'moat doctor')", strerror(-r));
+        if ((r = limits_apply_rlimits(&p->limits)) < 0)
+                exec_fail(ctl, 125, -r, "setting resource limits: %s", strerror(-r));
         do_exec(x);
 }
 

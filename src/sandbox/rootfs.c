@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "sandbox/mountapi.h"
+#include "sandbox/stubs.h"
 #include "util/log.h"
 #include "util/path.h"
 
@@ -304,6 +305,41 @@ static int build_sys(struct rootfs *rf, int target, struct moat_error *e)
         return 0;
 }
 
+static bool is_placeholder(int fd)
+{
+        char target[64];
+        ssize_t n = readlinkat(fd, "", target, sizeof target - 1);
+        return n == (ssize_t)strlen(STUB_TARGET) && memcmp(target, STUB_TARGET, (size_t)n) == 0;
+}
+
+static int protect_parent_placeholder(int proj, const char *rel, const char *dst, struct moat_error *e)
+{
+        _cleanup_free_ char *prefix = strdup(rel);
+        if (!prefix)
+                return -ENOMEM;
+        for (char *c = prefix;; c++) {
+                char saved = *c;
+                if (saved != '/' && saved != '\0')
+                        continue;
+                *c = '\0';
+                _cleanup_close_ int fd = path_open_beneath(proj, prefix, O_PATH | O_NOFOLLOW);
+                struct stat st;
+                if (fd >= 0 && fstat(fd, &st) == 0 && S_ISLNK(st.st_mode)) {
+                        if (!is_placeholder(fd))
+                                return error_set(e, ELOOP, "--protect %s: '%s' is a symlink; refusing to run "
+                                                 "(replace the link with a directory)", dst, prefix);
+                        int r = bind_clone(fd, NULL, fd, true);
+                        if (r < 0)
+                                return error_set(e, -r, "protecting %s: %s", dst, strerror(-r));
+                        log_step("protected %s (placeholder at %s)", dst, prefix);
+                        return 0;
+                }
+                if (fd < 0 || saved == '\0')
+                        return 0;
+                *c = saved;
+        }
+}
+
 /* Keeps an existing path inside the project read-only. The path is resolved
  * beneath the project without following symlinks; a symlink is itself pinned
  * (mounting over it makes it impossible to replace), and its target is
@@ -315,16 +351,14 @@ static int protect_path(const struct policy *p, int rootfd, const struct mount_e
                 return error_set(e, -proj, "opening the project %s: %s", p->project, strerror(-proj));
         const char *rel = m->dst + strlen(p->project) + 1;
         _cleanup_close_ int fd = path_open_beneath(proj, rel, O_PATH | O_NOFOLLOW);
-        if (fd == -ENOENT || fd == -ENOTDIR)
-                return 0; /* missing, with no placeholder: nothing to protect here */
-        if (fd == -ELOOP || fd == -EXDEV) {
-                /* A parent is a symlink. The default list names the parents
-                 * too (.git is pinned itself), so nothing is reachable here
-                 * that is not already covered; a --protect path is refused. */
-                if (strcmp(m->origin, "protected") == 0)
+        if (fd == -ENOENT || fd == -ENOTDIR || fd == -ELOOP || fd == -EXDEV) {
+                /* Missing, or a parent is a symlink. The default list names
+                 * the parents too (.git is pinned itself). A --protect path
+                 * may have its placeholder at its first missing component:
+                 * pin that; any other symlink on the way is refused. */
+                if (strcmp(m->origin, "--protect") != 0)
                         return 0;
-                return error_set(e, -fd, "--protect %s: a parent directory is a symlink; refusing to run "
-                                 "(replace the link with a directory)", m->dst);
+                return protect_parent_placeholder(proj, rel, m->dst, e);
         }
         if (fd < 0)
                 return error_set(e, -fd, "protected path %s: %s", m->dst, strerror(-fd));

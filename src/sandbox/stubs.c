@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -62,28 +63,79 @@ static unsigned long long start_time(pid_t pid)
         return st;
 }
 
-/* Removes path only if it is still our placeholder. */
-static void remove_placeholder(const char *path)
+static bool is_placeholder(const char *path)
 {
         char target[256];
         ssize_t n = readlink(path, target, sizeof target - 1);
-        if (n == (ssize_t)strlen(STUB_TARGET) && memcmp(target, STUB_TARGET, (size_t)n) == 0)
-                (void)unlink(path);
+        return n == (ssize_t)strlen(STUB_TARGET) && memcmp(target, STUB_TARGET, (size_t)n) == 0;
 }
 
-static void remove_registry(const char *registry)
+/* A registry is named PID-STARTTIME: alive while that very process is. */
+static bool registry_alive(const char *name)
 {
-        FILE *f = fopen(registry, "re");
-        if (f) {
-                char line[4096];
-                while (fgets(line, sizeof line, f)) {
-                        line[strcspn(line, "\n")] = '\0';
-                        if (line[0] == '/')
-                                remove_placeholder(line);
-                }
-                fclose(f);
+        int pid;
+        unsigned long long st;
+        if (sscanf(name, "%d-%llu", &pid, &st) != 2)
+                return false;
+        return kill(pid, 0) == 0 && start_time(pid) == st;
+}
+
+static bool registry_lists(const char *registry, const char *path)
+{
+        _cleanup_fclose_ FILE *f = fopen(registry, "re");
+        char line[4096];
+        while (f && fgets(line, sizeof line, f)) {
+                line[strcspn(line, "\n")] = '\0';
+                if (strcmp(line, path) == 0)
+                        return true;
+        }
+        return false;
+}
+
+/* Concurrent runs in one project share placeholders: a run that finds one
+ * adopts it (lists it in its registry), and only the last run using it
+ * removes it. Otherwise the first to exit would pull the pin out from under
+ * the other. */
+static bool used_by_other_run(const char *dir, const char *self, const char *path)
+{
+        _cleanup_closedir_ DIR *d = opendir(dir);
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+                if (de->d_name[0] == '.' || (self && strcmp(de->d_name, self) == 0) || !registry_alive(de->d_name))
+                        continue;
+                _cleanup_free_ char *reg = path_join(dir, de->d_name);
+                if (reg && registry_lists(reg, path))
+                        return true;
+        }
+        return false;
+}
+
+static void remove_listed(const char *dir, const char *registry, const char *self)
+{
+        _cleanup_fclose_ FILE *f = fopen(registry, "re");
+        char line[4096];
+        while (f && fgets(line, sizeof line, f)) {
+                line[strcspn(line, "\n")] = '\0';
+                if (line[0] == '/' && is_placeholder(line) && !used_by_other_run(dir, self, line))
+                        (void)unlink(line);
         }
         (void)unlink(registry);
+}
+
+/* Placeholders are created, adopted and removed under one lock per user. */
+static int lock_state(const char *dir)
+{
+        _cleanup_free_ char *lock = path_join(dir, ".lock");
+        if (!lock)
+                return -ENOMEM;
+        int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return negerrno();
+        if (RETRY_EINTR(flock(fd, LOCK_EX)) < 0) {
+                close(fd);
+                return negerrno();
+        }
+        return fd;
 }
 
 void stubs_sweep(void)
@@ -94,25 +146,26 @@ void stubs_sweep(void)
         _cleanup_closedir_ DIR *d = opendir(dir);
         if (!d)
                 return;
+        _cleanup_close_ int lock = -1;
         struct dirent *de;
         while ((de = readdir(d))) {
-                int pid;
-                unsigned long long st;
-                if (sscanf(de->d_name, "%d-%llu", &pid, &st) != 2)
-                        continue;
-                if (pid == getpid() || (kill(pid, 0) == 0 && start_time(pid) == st))
+                if (de->d_name[0] == '.' || registry_alive(de->d_name))
                         continue; /* that run is still going */
+                if (lock < 0 && (lock = lock_state(dir)) < 0)
+                        return;
                 _cleanup_free_ char *reg = path_join(dir, de->d_name);
                 if (reg)
-                        remove_registry(reg);
+                        remove_listed(dir, reg, de->d_name);
         }
 }
 
 int stubs_create(const struct policy *p, struct stubs *s, struct moat_error *e)
 {
         memset(s, 0, sizeof *s);
+        s->lock = -1;
         if (!p->project)
                 return 0;
+        _cleanup_free_ char *dir = state_dir();
         _cleanup_close_ int proj = open(p->project, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (proj < 0)
                 return error_set(e, errno, "opening the project %s: %s", p->project, strerror(errno));
@@ -125,8 +178,28 @@ int stubs_create(const struct policy *p, struct stubs *s, struct moat_error *e)
                 _cleanup_free_ char *parent_rel = strdup(rel);
                 if (!parent_rel)
                         return -ENOMEM;
+                /* A path named with --protect whose parent is missing gets its
+                 * placeholder at the first missing component: nothing below
+                 * it can be created then. The default list names its own
+                 * parents (.git), so those entries just wait for them. */
+                bool user = strcmp(m->origin, "--protect") == 0;
+                for (char *c = strchr(parent_rel, '/'); user && c; c = strchr(c + 1, '/')) {
+                        *c = '\0';
+                        int fd = path_open_beneath(proj, parent_rel, O_PATH);
+                        if (fd >= 0) {
+                                close(fd);
+                                *c = '/';
+                                continue;
+                        }
+                        if (fd != -ENOENT)
+                                *c = '/';
+                        break;
+                }
                 char *slash = strrchr(parent_rel, '/');
-                const char *name = slash ? slash + 1 : rel;
+                const char *name = slash ? slash + 1 : parent_rel;
+                _cleanup_free_ char *placeholder = path_join(p->project, parent_rel);
+                if (!placeholder)
+                        return -ENOMEM;
                 _cleanup_close_ int parent = -1;
                 if (slash) {
                         *slash = '\0';
@@ -136,13 +209,17 @@ int stubs_create(const struct policy *p, struct stubs *s, struct moat_error *e)
                 } else if ((parent = fcntl(proj, F_DUPFD_CLOEXEC, 3)) < 0)
                         return negerrno();
                 struct stat st;
-                if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
-                        continue; /* exists: protected as it is */
+                bool exists = fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+                if (exists && !(S_ISLNK(st.st_mode) && is_placeholder(placeholder)))
+                        continue; /* real content: protected as it is */
+                if (!exists && errno != ENOENT)
+                        continue;
                 if (!reg) {
-                        _cleanup_free_ char *dir = state_dir();
                         if (!dir || mkdir_p(dir) < 0)
                                 return error_set(e, EIO, "cannot create the state directory for protected-path "
                                                  "placeholders (set HOME or XDG_STATE_HOME)");
+                        if (s->lock < 0 && (s->lock = lock_state(dir)) < 0)
+                                return error_set(e, -s->lock, "locking %s: %s", dir, strerror(-s->lock));
                         s->registry = str_printf("%s/%d-%llu", dir, (int)getpid(), start_time(getpid()));
                         if (!s->registry || !(reg = fopen(s->registry, "wxe")))
                                 return error_set(e, errno, "creating %s: %s", s->registry ? s->registry : dir,
@@ -151,25 +228,40 @@ int stubs_create(const struct policy *p, struct stubs *s, struct moat_error *e)
                 /* Record first, then create: a crash in between leaves a
                  * registry line for a path that is not ours, which the sweep
                  * checks before removing anything. */
-                fprintf(reg, "%s\n", m->dst);
+                fprintf(reg, "%s\n", placeholder);
                 fflush(reg);
+                if (exists) {
+                        /* Another run's placeholder: adopt it. */
+                        if (strv_push(&s->paths, placeholder) < 0)
+                                return -ENOMEM;
+                        continue;
+                }
                 if (symlinkat(STUB_TARGET, parent, name) < 0) {
                         if (errno == EACCES || errno == EROFS || errno == EPERM || errno == EEXIST)
                                 continue; /* not writable for us: not for the tool either */
                         return error_set(e, errno, "protecting %s: %s", m->dst, strerror(errno));
                 }
-                if (strv_push(&s->paths, m->dst) < 0)
+                if (strv_push(&s->paths, placeholder) < 0)
                         return -ENOMEM;
+        }
+        if (s->lock >= 0) {
+                close(s->lock);
+                s->lock = -1;
         }
         return 0;
 }
 
 void stubs_remove(struct stubs *s)
 {
-        for (size_t i = 0; s->paths && s->paths[i]; i++)
-                remove_placeholder(s->paths[i]);
-        if (s->registry)
-                (void)unlink(s->registry);
+        _cleanup_free_ char *dir = state_dir();
+        if (s->registry && dir) {
+                if (s->lock < 0)
+                        s->lock = lock_state(dir);
+                const char *self = strrchr(s->registry, '/') + 1;
+                remove_listed(dir, s->registry, self);
+        }
+        if (s->lock >= 0)
+                close(s->lock);
         strv_free(s->paths);
         free(s->registry);
         memset(s, 0, sizeof *s);

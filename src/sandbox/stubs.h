@@ -20,6 +20,7 @@
 struct stubs {
         char **paths;    /* absolute host paths we created */
         char *registry;  /* our registry file, or NULL */
+        int lock;        /* held while placeholders are being created */
 };
 
 int stubs_create(const struct policy *p, struct stubs *s, struct moat_error *e);

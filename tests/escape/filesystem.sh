@@ -68,6 +68,17 @@ diag "inside: $OUT"
 leftover=$(find . -maxdepth 2 -lname '*moat-protected*' | head -3)
 is "$leftover" "" "no placeholder symlinks remain after the runs"
 
+# Two runs in one project share placeholders: the first to exit must not
+# unpin the other's.
+rm -f .envrc
+"$MOAT" run -- sh -c 'sleep 1.5; echo x > .envrc && echo WROTE' >long.out 2>&1 </dev/null &
+long=$!
+sleep 0.5
+"$MOAT" run -- true </dev/null
+wait $long
+unlike "$(cat long.out)" WROTE "a placeholder stays pinned while another run still uses it"
+test -L .envrc && fail "and is removed by the last run" || pass "and is removed by the last run"
+
 # A symlinked .git/hooks pointing outside the project does not carry a mount out.
 rm -rf .git/hooks && ln -s "$secret_dir" .git/hooks
 run run -- sh -c 'cat .git/hooks/id_rsa 2>&1; echo x > .git/hooks/new 2>&1 && echo WROTE'

@@ -5,7 +5,9 @@ require_sandbox
 new_project
 marker="moat-orphan-$$-$RANDOM"
 
-count() { pgrep -f "$marker" | wc -l | tr -d ' '; }
+# Only processes whose argv[0] is the marker: the sleeps, not the shells
+# and the moat whose command lines mention it.
+count() { pgrep -f "^$marker" | wc -l | tr -d ' '; }
 
 # Background children of a command that exits.
 "$MOAT" run -- bash -c "(exec -a $marker-a sleep 300) & (setsid bash -c 'exec -a $marker-b sleep 300' &) ; exit 0" \

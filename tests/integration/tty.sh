@@ -85,5 +85,5 @@ sleep 0.3
 send C-z
 wait_for 'Stopped|stopped' 5 && pass "Ctrl-Z on the command gives the shell back" || { fail "moat stops with its command"; diag "$(screen)"; }
 send "fg" Enter
-wait_for '^resumed-ok' 8 && pass "fg resumes it" || { fail "fg resumes"; diag "$(screen)"; }
+wait_for 'resumed-ok$' 8 && pass "fg resumes it" || { fail "fg resumes"; diag "$(screen)"; }
 done_testing

@@ -31,8 +31,8 @@ int main(void)
                "options after the command belong to the command");
         run_options_free(&o);
 
-        char *a3[] = { "--netwrok", "none", "ls" };
-        tap_ok(parse(&o, &e, 3, a3) < 0 && strstr(e.msg, "did you mean '--net'"), "did you mean: %s", e.msg);
+        char *a3[] = { "--memroy", "10", "ls" };
+        tap_ok(parse(&o, &e, 3, a3) < 0 && strstr(e.msg, "did you mean '--memory'"), "did you mean: %s", e.msg);
         run_options_free(&o);
 
         char *a4[] = { "--memory", "lots", "ls" };
