@@ -22,7 +22,7 @@ static void print_error(const struct moat_error *e)
         while (*s) {
                 size_t n = strcspn(s, "\n");
                 snprintf(line, sizeof line, "%.*s", (int)n, s);
-                log_error("%s", log_escape(line, esc, sizeof esc));
+                log_error("%s", log_escape_controls(line, esc, sizeof esc));
                 s += n;
                 if (*s == '\n')
                         s++;

@@ -447,8 +447,8 @@ int sandbox_run(const struct policy *p, struct sandbox_result *res, struct moat_
                                 start = now_s();
                                 goto run;
                         }
-                        r = error_set(e, err, "cannot create the sandbox's namespaces: %s\n%s\nmoat refuses to run "
-                                      "without them; --allow-weaker userns runs with Landlock + seccomp only.",
+                        r = error_set(e, err, "cannot create the sandbox's namespaces: %s\n%s\nrefusing to run without them; "
+                                      "--allow-weaker userns runs with Landlock + seccomp only.",
                                       strerror(err), reason[0] ? reason : "see 'moat doctor'");
                 } else
                         r = error_set(e, err, "clone: %s", strerror(err));

@@ -44,7 +44,19 @@ void log_step(const char *fmt, ...)
         EMIT("• ");
 }
 
+static const char *escape(const char *s, char *buf, size_t size, bool backslash);
+
 const char *log_escape(const char *s, char *buf, size_t size)
+{
+        return escape(s, buf, size, true);
+}
+
+const char *log_escape_controls(const char *s, char *buf, size_t size)
+{
+        return escape(s, buf, size, false);
+}
+
+static const char *escape(const char *s, char *buf, size_t size, bool backslash)
 {
         static const char hex[] = "0123456789abcdef";
         size_t o = 0;
@@ -52,7 +64,7 @@ const char *log_escape(const char *s, char *buf, size_t size)
                 return buf;
         for (const unsigned char *p = (const unsigned char *)s; *p && o + 5 < size; p++) {
                 unsigned char c = *p;
-                if (c == '\\') {
+                if (c == '\\' && backslash) {
                         buf[o++] = '\\';
                         buf[o++] = '\\';
                 } else if (c == '\n') {

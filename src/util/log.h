@@ -22,3 +22,6 @@ void log_step(const char *fmt, ...) _printf_(1, 2);
 /* Escapes control characters, backslash and non-UTF-8 bytes in s into buf
  * (\n, \e, \xNN style). Returns buf; always NUL-terminates. */
 const char *log_escape(const char *s, char *buf, size_t size);
+/* The same, but backslashes pass unchanged: for messages whose fixes are
+ * shell commands that must paste as they are. */
+const char *log_escape_controls(const char *s, char *buf, size_t size);
