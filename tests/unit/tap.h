@@ -5,6 +5,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static int tap_n, tap_failed;
 
@@ -33,6 +35,25 @@ static inline void tap_skip(const char *why)
 #define tap_is_str(a, b, ...) do { const char *_a = (a), *_b = (b); \
                 int _eq = _a && _b ? strcmp(_a, _b) == 0 : _a == _b; tap_ok(_eq, __VA_ARGS__); \
                 if (!_eq) printf("#   got \"%s\", expected \"%s\"\n", _a ? _a : "(null)", _b ? _b : "(null)"); } while (0)
+
+/* Runs fn in a forked child (for tests that load filters or rulesets, which
+ * cannot be undone). Returns its exit status, or 1000 + the signal that
+ * killed it, or -1. */
+static inline int tap_run_child(void (*fn)(void))
+{
+        int status;
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid < 0)
+                return -1;
+        if (pid == 0) {
+                fn();
+                _exit(0);
+        }
+        if (waitpid(pid, &status, 0) < 0)
+                return -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
+}
 
 static inline int tap_done(void)
 {

@@ -33,22 +33,6 @@ static void apply_or_die(const struct landlock_rule *r, size_t n, bool scope)
         CHECK(landlock_apply(r, n, scope) == (abi > 7 ? 7 : abi));
 }
 
-static int run(void (*fn)(void))
-{
-        int status;
-
-        fflush(stdout);
-        pid_t pid = fork();
-        if (pid < 0)
-                return -1;
-        if (pid == 0) {
-                fn();
-                _exit(0);
-        }
-        if (waitpid(pid, &status, 0) < 0)
-                return -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
-}
 
 static char *p(const char *dir, const char *name)
 {
@@ -264,13 +248,13 @@ int main(void)
                     copy("/bin/true", p(ro, "true")) | copy("/bin/true", p(ex, "true"));
         tap_ok(setup == 0, "temp tree set up under %s", base);
 
-        check("invalid access value: -EINVAL and nothing applied", run(case_invalid));
-        check("read-only dir: readable, not writable, FIFO denied", run(case_read_only));
-        check("write dir: create, rename, refer, truncate, unlink, rmdir", run(case_write));
-        check("paths in no rule (and /) cannot be opened; missing rule path skipped", run(case_outside));
-        check("file rules: read-only file, writable file (dir rights masked)", run(case_file_rule));
-        check("exec only under LL_READ_EXEC", run(case_exec));
-        check("LL_LIST: directories listable below, files not readable", run(case_list));
+        check("invalid access value: -EINVAL and nothing applied", tap_run_child(case_invalid));
+        check("read-only dir: readable, not writable, FIFO denied", tap_run_child(case_read_only));
+        check("write dir: create, rename, refer, truncate, unlink, rmdir", tap_run_child(case_write));
+        check("paths in no rule (and /) cannot be opened; missing rule path skipped", tap_run_child(case_outside));
+        check("file rules: read-only file, writable file (dir rights masked)", tap_run_child(case_file_rule));
+        check("exec only under LL_READ_EXEC", tap_run_child(case_exec));
+        check("LL_LIST: directories listable below, files not readable", tap_run_child(case_list));
 
         if (abi >= 6) {
                 abstract.sun_family = AF_UNIX;
@@ -279,8 +263,8 @@ int main(void)
                 int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
                 tap_ok(l >= 0 && bind(l, (struct sockaddr *) &abstract, len) == 0 && listen(l, 1) == 0,
                        "abstract listener outside the sandbox");
-                check("scope_ipc: signals and abstract sockets to the parent are EPERM", run(case_scope));
-                check("without scope_ipc the parent can be signalled", run(case_no_scope));
+                check("scope_ipc: signals and abstract sockets to the parent are EPERM", tap_run_child(case_scope));
+                check("without scope_ipc the parent can be signalled", tap_run_child(case_no_scope));
                 close(l);
         } else {
                 tap_skip("scoped IPC needs Landlock ABI 6");

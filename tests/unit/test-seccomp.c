@@ -46,22 +46,6 @@ static void apply_or_die(bool deny_inet)
         CHECK(seccomp_apply(&o) == 0);
 }
 
-static int run(void (*fn)(void))
-{
-        int status;
-
-        fflush(stdout);
-        pid_t pid = fork();
-        if (pid < 0)
-                return -1;
-        if (pid == 0) {
-                fn();
-                _exit(0);
-        }
-        if (waitpid(pid, &status, 0) < 0)
-                return -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
-}
 
 /* Mirrors seccomp.c: names newer than libseccomp's tables. */
 static int syscall_nr(const char *name)
@@ -361,18 +345,18 @@ int main(void)
         }
         tap_ok(true, "seccomp_available()");
 
-        tap_is_int(run(c_no_nnp), 0, "without no_new_privs seccomp_apply refuses with -EPERM and loads nothing");
-        tap_is_int(run(c_namespaces), 0, "unshare, setns, clone(CLONE_NEW*) EPERM; clone3 ENOSYS");
-        tap_is_int(run(c_keys), 0, "keyctl, add_key EPERM");
-        tap_is_int(run(c_sockets), 0, "rare socket families EAFNOSUPPORT; unix, inet, inet6, netlink allowed");
-        tap_is_int(run(c_deny_inet), 0, "deny_inet: AF_INET, AF_INET6 EACCES, unix still allowed");
-        tap_is_int(run(c_ioctl), 0, "TIOCSTI (also with high bits), TIOCLINUX, TIOCSETD EPERM; other ioctls pass");
-        tap_is_int(run(c_personality), 0, "personality allows exactly 0, 0x8, 0x20000, 0x20008, 0xffffffff");
-        tap_is_int(run(c_sweep), 0, "every call of every unqualified row is denied");
-        tap_is_int(run(c_still_works), 0, "fork, pthread_create, posix_spawn still work");
+        tap_is_int(tap_run_child(c_no_nnp), 0, "without no_new_privs seccomp_apply refuses with -EPERM and loads nothing");
+        tap_is_int(tap_run_child(c_namespaces), 0, "unshare, setns, clone(CLONE_NEW*) EPERM; clone3 ENOSYS");
+        tap_is_int(tap_run_child(c_keys), 0, "keyctl, add_key EPERM");
+        tap_is_int(tap_run_child(c_sockets), 0, "rare socket families EAFNOSUPPORT; unix, inet, inet6, netlink allowed");
+        tap_is_int(tap_run_child(c_deny_inet), 0, "deny_inet: AF_INET, AF_INET6 EACCES, unix still allowed");
+        tap_is_int(tap_run_child(c_ioctl), 0, "TIOCSTI (also with high bits), TIOCLINUX, TIOCSETD EPERM; other ioctls pass");
+        tap_is_int(tap_run_child(c_personality), 0, "personality allows exactly 0, 0x8, 0x20000, 0x20008, 0xffffffff");
+        tap_is_int(tap_run_child(c_sweep), 0, "every call of every unqualified row is denied");
+        tap_is_int(tap_run_child(c_still_works), 0, "fork, pthread_create, posix_spawn still work");
 #if defined(__x86_64__)
-        tap_is_int(run(c_i386), 1000 + SIGSYS, "an i386 syscall (int $0x80) kills the process");
-        tap_is_int(run(c_x32), 1000 + SIGSYS, "an x32 syscall kills the process");
+        tap_is_int(tap_run_child(c_i386), 1000 + SIGSYS, "an i386 syscall (int $0x80) kills the process");
+        tap_is_int(tap_run_child(c_x32), 1000 + SIGSYS, "an x32 syscall kills the process");
 #else
         tap_skip("foreign-ABI checks are written for x86_64");
 #endif
