@@ -17,6 +17,7 @@ static const struct {
 
 int main(int argc, char **argv)
 {
+        log_clock_start();
         if (argc < 2)
                 return cmd_help(argc, argv) == 0 ? 2 : 2;
         for (size_t i = 0; i < ARRAY_SIZE(commands); i++)

@@ -395,6 +395,60 @@ int cgroup_create(const char *sysfs_root, const char *proc_self_cgroup, const ch
 
 /* cgroup.procs moves the whole thread group; v1's "tasks" would move a
  * single thread and leave the others outside the limits. */
+static int open_attach(const char *dir, const char *file)
+{
+        _cleanup_free_ char *path = join(dir, file);
+        if (!path)
+                return -ENOMEM;
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        return fd < 0 ? negerrno() : fd;
+}
+
+int cgroup_open_self_attach(const struct cgroup *cg, int fds[static 2])
+{
+        int n = 0, fd;
+        fds[0] = fds[1] = -1;
+        switch (cg->kind) {
+        case CGROUP_V2:
+                fd = open_attach(cg->path, "cgroup.procs");
+                if (fd < 0)
+                        return fd;
+                fds[n++] = fd;
+                return n;
+        case CGROUP_V1: {
+                /* "tasks" and "0": the calling thread moves itself, which the
+                 * kernel does without the global threadgroup lock that
+                 * moving a whole process takes (and that waits for an RCU
+                 * grace period: milliseconds). init is single-threaded. */
+                const char *const dirs[] = { cg->v1_memory, cg->v1_pids };
+                for (size_t i = 0; i < 2; i++) {
+                        if (!dirs[i])
+                                continue;
+                        if ((fd = open_attach(dirs[i], "tasks")) < 0) {
+                                for (int j = 0; j < n; j++)
+                                        close(fds[j]);
+                                fds[0] = fds[1] = -1;
+                                return fd;
+                        }
+                        fds[n++] = fd;
+                }
+                return n;
+        }
+        case CGROUP_NONE:
+        case CGROUP_KIND_MAX:
+                break;
+        }
+        return 0;
+}
+
+int cgroup_attach_self(const int fds[static 2])
+{
+        for (int i = 0; i < 2; i++)
+                if (fds[i] >= 0 && write(fds[i], "0", 1) != 1)
+                        return negerrno();
+        return 0;
+}
+
 int cgroup_attach(const struct cgroup *cg, pid_t pid)
 {
         char buf[32];

@@ -38,6 +38,12 @@ struct cgroup {
  * -errno when nothing could be set up (ret->kind = CGROUP_NONE then). */
 int cgroup_create(const char *sysfs_root, const char *proc_self_cgroup, const char *name,
                   const struct limits *l, struct cgroup *ret);
+/* Opens, on the host side, the files through which a process moves itself
+ * into the cgroup(s); fds[] gets up to two descriptors (-1 unused). Returns
+ * how many, or -errno. The sandbox's init writes with cgroup_attach_self()
+ * before it starts the command, so the command is born inside. */
+int cgroup_open_self_attach(const struct cgroup *cg, int fds[static 2]);
+int cgroup_attach_self(const int fds[static 2]);
 /* Moves pid into the cgroup(s). */
 int cgroup_attach(const struct cgroup *cg, pid_t pid);
 /* After the run: whether the kernel OOM-killed something, the peak memory

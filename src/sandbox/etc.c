@@ -19,13 +19,15 @@
 /* Entries that programs read and that carry no secrets. Directories are
  * bound read-only; small files are copied; symlinks are recreated. */
 static const char *const etc_allow[] = {
-        "alternatives", "bash.bashrc", "ca-certificates", "ca-certificates.conf", "debian_version",
-        "fonts", "gai.conf", "gitconfig", "host.conf", "inputrc", "ld.so.cache", "ld.so.conf",
-        "ld.so.conf.d", "locale.alias", "locale.conf", "localtime", "lsb-release", "magic",
-        "magic.mime", "manpath.config", "mime.types", "mtab", "nanorc", "networks", "npmrc",
-        "os-release", "perl", "pip.conf", "pki", "profile", "profile.d", "protocols", "python3",
-        "rpc", "services", "shells", "terminfo", "timezone", "vim", "wgetrc", "xdg",
-        "java-17-openjdk", "java-21-openjdk", "gprofng.rc", "mke2fs.conf", "zsh",
+        /* Directories: bound read-only (each costs a mount, so only those
+         * programs need at run time: ld.so reads ld.so.cache, not
+         * ld.so.conf.d; terminfo lives under /usr and /lib). */
+        "alternatives", "fonts", "java-17-openjdk", "java-21-openjdk",
+        /* Files and links: copied. */
+        "bash.bashrc", "debian_version", "gai.conf", "gitconfig", "host.conf", "inputrc", "ld.so.cache",
+        "ld.so.conf", "locale.alias", "locale.conf", "localtime", "lsb-release", "magic", "magic.mime",
+        "manpath.config", "mime.types", "mtab", "nanorc", "networks", "npmrc", "os-release", "pip.conf",
+        "profile", "protocols", "rpc", "services", "shells", "timezone", "wgetrc", "mke2fs.conf",
 };
 /* Inside /etc/ssl only the public parts: never ssl/private. */
 static const char *const ssl_allow[] = { "certs", "openssl.cnf" };

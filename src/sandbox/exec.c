@@ -60,8 +60,11 @@ void exec_fail(int ctl, int status, int err, const char *fmt, ...)
 static int drop_capabilities(void)
 {
         for (int c = 0; c <= 63; c++)
-                if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno == EPERM)
-                        return -EPERM;
+                if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0) {
+                        if (errno == EINVAL)
+                                break; /* past the kernel's last capability */
+                        return negerrno();
+                }
         if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
                 return negerrno();
         /* uid 0 inside (the host's root mapped to itself) must not regain
@@ -99,7 +102,11 @@ static _Noreturn void do_exec(const struct exec_plan *x)
 {
         const struct policy *p = x->policy;
         const char *cmd = p->argv[0];
-        execvpe(cmd, p->argv, p->env);
+        /* execvpe searches the PATH of the current environment, not of the
+         * one it is given: make the sandbox's environment current. */
+        extern char **environ;
+        environ = p->env;
+        execvp(cmd, p->argv);
         int err = errno;
         char esc[600];
         log_escape(cmd, esc, sizeof esc);
@@ -150,13 +157,18 @@ void exec_command(const struct exec_plan *x)
                 exec_fail(ctl, 125, -r, "dropping capabilities: %s", strerror(-r));
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 exec_fail(ctl, 125, errno, "no_new_privs: %s", strerror(errno));
+        log_step("capabilities dropped, no_new_privs set");
         if (x->landlock && (r = landlock_apply(x->rules, x->n_rules, true)) < 0)
                 exec_fail(ctl, 125, -r, "applying the Landlock ruleset: %s (run 'moat doctor')", strerror(-r));
+        if (x->landlock)
+                log_step("Landlock ruleset applied (ABI %d, %zu rules)", r, x->n_rules);
         struct seccomp_options so = { .deny_inet = x->deny_inet };
         if ((r = seccomp_apply(&so)) < 0)
                 exec_fail(ctl, 125, -r, "loading the seccomp filter: %s (run 'moat doctor')", strerror(-r));
+        log_step("seccomp filter loaded");
         if ((r = limits_apply_rlimits(&p->limits)) < 0)
                 exec_fail(ctl, 125, -r, "setting resource limits: %s", strerror(-r));
+        log_step("rlimits set; executing %s", p->argv[0]);
         do_exec(x);
 }
 

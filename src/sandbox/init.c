@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "sandbox/cgroup.h"
 #include "sandbox/exec.h"
 #include "sandbox/proto.h"
 #include "sandbox/rootfs.h"
@@ -78,8 +79,11 @@ static int open_pty(int ctl, int *ret_slave)
         return master;
 }
 
-void init_main(const struct policy *p, int ctl, bool use_pty, bool landlock)
+void init_main(const struct init_args *a)
 {
+        const struct policy *p = a->policy;
+        int ctl = a->ctl;
+        bool use_pty = a->use_pty, landlock = a->landlock;
         /* Die with the supervisor. If it died before this line, its end of
          * the control socket is already closed: check once. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -88,7 +92,16 @@ void init_main(const struct policy *p, int ctl, bool use_pty, bool landlock)
                 _exit(125);
         prctl(PR_SET_NAME, "moat-init");
 
+        /* Join the cgroup first, while still holding the host's view. The
+         * fds were opened by the supervisor, whose credentials the kernel
+         * checks. Everything init forks from here on is born inside. */
+        if (cgroup_attach_self(a->cgroup_fds) < 0)
+                exec_fail(ctl, 125, errno, "joining the sandbox's cgroup: %s", strerror(errno));
+        for (int i = 0; i < 2; i++)
+                if (a->cgroup_fds[i] >= 0)
+                        close(a->cgroup_fds[i]);
         setup_idmap(p, ctl);
+        log_step("uid %u and gid %u mapped to themselves", (unsigned)p->uid, (unsigned)p->gid);
 
         struct moat_error e = { 0 };
         struct rootfs rf;
@@ -98,8 +111,10 @@ void init_main(const struct policy *p, int ctl, bool use_pty, bool landlock)
 
         if (sethostname(p->hostname, strlen(p->hostname)) < 0)
                 exec_fail(ctl, 125, errno, "sethostname: %s", strerror(errno));
-        if (p->net == NET_NONE)
+        if (p->net == NET_NONE) {
                 loopback_up(ctl);
+                log_step("network: loopback only");
+        }
 
         int slave = -1;
         if (use_pty) {

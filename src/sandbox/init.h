@@ -6,4 +6,12 @@
 #include "policy/policy.h"
 
 /* Runs in the child of clone(CLONE_NEWUSER|...). Never returns. */
-_Noreturn void init_main(const struct policy *p, int ctl, bool use_pty, bool landlock);
+struct init_args {
+        const struct policy *policy;
+        int ctl;               /* init's end of the control pair */
+        bool use_pty;
+        bool landlock;
+        int cgroup_fds[2];     /* init joins the cgroup through these, or -1 */
+};
+
+_Noreturn void init_main(const struct init_args *a);

@@ -202,24 +202,35 @@ static int build_proc(int target, struct moat_error *e)
                 return error_set(e, -proc, "mounting /proc: %s (is /proc fully visible? in a container, "
                                  "moat needs an unmasked /proc)", strerror(-proc));
         /* Kernel internals a tool never needs and an attacker mines for
-         * addresses, keys and timing: masked as the container runtimes do. */
+         * addresses, keys and timing: masked as the container runtimes do.
+         * One /dev/null and one empty read-only tmpfs are made once and
+         * cloned onto each (a clone is cheaper than a new filesystem). */
+        _cleanup_close_ int null_tree = sys_open_tree(AT_FDCWD, "/dev/null", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+        if (null_tree < 0)
+                return error_set(e, errno, "masking /proc: /dev/null: %s", strerror(errno));
         for (size_t i = 0; i < ARRAY_SIZE(proc_masked_files); i++) {
                 _cleanup_close_ int f = openat(proc, proc_masked_files[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
                 if (f < 0)
                         continue;
-                if ((r = bind_clone(AT_FDCWD, "/dev/null", f, true)) < 0)
+                if ((r = bind_clone(null_tree, NULL, f, true)) < 0)
                         return error_set(e, -r, "masking /proc/%s: %s", proc_masked_files[i], strerror(-r));
         }
+        _cleanup_close_ int empty = -1;
         for (size_t i = 0; i < ARRAY_SIZE(proc_masked_dirs); i++) {
                 _cleanup_close_ int d = openat(proc, proc_masked_dirs[i], O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (d < 0)
                         continue;
-                static const char *const empty[] = { "size=4096", "mode=0555", "nr_inodes=1" };
-                _cleanup_close_ int m = fs_mount("tmpfs", empty, ARRAY_SIZE(empty),
-                                                 MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-                                                         MOUNT_ATTR_NOEXEC, d);
-                if (m < 0)
-                        return error_set(e, -m, "masking /proc/%s: %s", proc_masked_dirs[i], strerror(-m));
+                if (empty < 0) {
+                        static const char *const opts[] = { "size=4096", "mode=0555", "nr_inodes=1" };
+                        empty = fs_mount("tmpfs", opts, ARRAY_SIZE(opts),
+                                         MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, d);
+                        if (empty < 0)
+                                return error_set(e, -empty, "masking /proc/%s: %s", proc_masked_dirs[i],
+                                                 strerror(-empty));
+                        continue;
+                }
+                if ((r = bind_clone(empty, NULL, d, true)) < 0)
+                        return error_set(e, -r, "masking /proc/%s: %s", proc_masked_dirs[i], strerror(-r));
         }
         for (size_t i = 0; i < ARRAY_SIZE(proc_readonly); i++) {
                 _cleanup_close_ int d = openat(proc, proc_readonly[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);

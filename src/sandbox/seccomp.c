@@ -271,6 +271,53 @@ static int add_row(scmp_filter_ctx ctx, const struct seccomp_rule_doc *doc, cons
         return 0;
 }
 
+static int build(const struct seccomp_options *o, scmp_filter_ctx *ret)
+{
+        _cleanup_(filter_releasep) scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+        int r;
+
+        if (!ctx)
+                return -ENOMEM;
+        r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+        if (r < 0)
+                return r;
+        /* The kernel's errno from seccomp_load(), not libseccomp's -ECANCELED. */
+        r = seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1);
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < ARRAY_SIZE(docs); i++) {
+                r = add_row(ctx, &docs[i], &hows[i], o);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(ctx);
+        return 0;
+}
+
+int seccomp_export(const struct seccomp_options *o, int fd)
+{
+        _cleanup_(filter_releasep) scmp_filter_ctx ctx = NULL;
+        int r = build(o, &ctx);
+        return r < 0 ? r : seccomp_export_bpf(ctx, fd);
+}
+
+#ifdef MOAT_SECCOMP_PRECOMPILED
+#include "seccomp-bpf.h"
+
+/* The same filter, compiled by libseccomp at build time (gen-seccomp):
+ * generating it costs about a millisecond per run, loading it a few
+ * microseconds. A kernel that refuses it (older API level than the build
+ * machine's) gets the filter built at run time instead. */
+static int load_precompiled(const struct seccomp_options *o)
+{
+        const struct sock_filter *f = o->deny_inet ? seccomp_bpf_deny_inet : seccomp_bpf_default;
+        size_t n = o->deny_inet ? ARRAY_SIZE(seccomp_bpf_deny_inet) : ARRAY_SIZE(seccomp_bpf_default);
+        struct sock_fprog prog = { .len = (unsigned short)n, .filter = (struct sock_filter *)f };
+        return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0 ? negerrno() : 0;
+}
+#endif
+
 int seccomp_apply(const struct seccomp_options *o)
 {
         static const struct seccomp_options defaults = { 0 };
@@ -289,23 +336,13 @@ int seccomp_apply(const struct seccomp_options *o)
                 return negerrno();
         if (r != 1)
                 return -EPERM;
-
-        ctx = seccomp_init(SCMP_ACT_ALLOW);
-        if (!ctx)
-                return -ENOMEM;
-        r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+#ifdef MOAT_SECCOMP_PRECOMPILED
+        if (load_precompiled(o) == 0)
+                return 0;
+#endif
+        r = build(o, &ctx);
         if (r < 0)
                 return r;
-        /* The kernel's errno from seccomp_load(), not libseccomp's -ECANCELED. */
-        r = seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1);
-        if (r < 0)
-                return r;
-
-        for (size_t i = 0; i < ARRAY_SIZE(docs); i++) {
-                r = add_row(ctx, &docs[i], &hows[i], o);
-                if (r < 0)
-                        return r;
-        }
         return seccomp_load(ctx);
 }
 

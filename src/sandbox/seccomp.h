@@ -23,6 +23,10 @@ struct seccomp_options {
  * no_new_privs set). Returns 0 or -errno. */
 int seccomp_apply(const struct seccomp_options *o);
 
+/* Writes the filter as raw BPF to fd (the build-time generator uses it).
+ * Returns 0 or -errno. */
+int seccomp_export(const struct seccomp_options *o, int fd);
+
 /* The documented rules, for `moat explain` and the docs. */
 const struct seccomp_rule_doc *seccomp_rules(size_t *ret_n);
 

@@ -384,12 +384,14 @@ int sandbox_run(const struct policy *p, struct sandbox_result *res, struct moat_
                 stubs_remove(&stubs);
                 return r;
         }
+        log_step("placeholders for missing protected paths: %zu", strv_length(stubs.paths));
 
         struct cgroup cg = { 0 };
         char cgname[64];
         snprintf(cgname, sizeof cgname, "moat-%d", (int)getpid());
         if (cgroup_create("/sys/fs/cgroup", "/proc/self/cgroup", cgname, &p->limits, &cg) < 0)
                 memset(&cg, 0, sizeof cg);
+        log_step("cgroup: %s", cg.kind == CGROUP_V2 ? "v2" : cg.kind == CGROUP_V1 ? "v1" : "none (rlimits only)");
 
         sigset_t mask, old;
         sigemptyset(&mask);
@@ -420,14 +422,21 @@ int sandbox_run(const struct policy *p, struct sandbox_result *res, struct moat_
                               CLONE_NEWCGROUP | CLONE_PIDFD | SIGCHLD;
         if (p->net == NET_NONE)
                 flags |= CLONE_NEWNET;
+        struct init_args ia = { .policy = p, .ctl = pair[1], .use_pty = s.use_pty, .landlock = landlock,
+                                .cgroup_fds = { -1, -1 } };
+        if (cg.kind != CGROUP_NONE && cgroup_open_self_attach(&cg, ia.cgroup_fds) < 0)
+                log_step("could not open the cgroup for joining; rlimits only");
         int pidfd = -1;
         pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, &pidfd, NULL, 0);
         if (pid == 0) {
                 close(pair[0]);
                 sigprocmask(SIG_SETMASK, &old, NULL);
-                init_main(p, pair[1], s.use_pty, landlock);
+                init_main(&ia);
         }
         close(pair[1]);
+        for (int i = 0; i < 2; i++)
+                if (ia.cgroup_fds[i] >= 0)
+                        close(ia.cgroup_fds[i]);
         if (pid < 0) {
                 int err = errno;
                 char reason[512] = "";
@@ -457,8 +466,7 @@ int sandbox_run(const struct policy *p, struct sandbox_result *res, struct moat_
         s.pid = pid;
         s.pidfd = pidfd;
         s.ns = true;
-        if (cg.kind != CGROUP_NONE && cgroup_attach(&cg, pid) < 0)
-                log_step("could not join the cgroup; rlimits only");
+        log_step("cloned the sandbox's init (pid %d on the host)", (int)pid);
 
         if (s.use_pty) {
                 /* init sends the master before waiting for GO. */
@@ -467,6 +475,7 @@ int sandbox_run(const struct policy *p, struct sandbox_result *res, struct moat_
         }
         struct msg go = { .type = MSG_GO };
         (void)msg_send(s.ctl, &go, -1);
+        log_step("starting the command");
 run:
         if (p->limits.timeout_s)
                 arm_timer(s.tfd, p->limits.timeout_s);

@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 int log_verbose = 0;
@@ -37,10 +38,31 @@ void log_error(const char *fmt, ...) { EMIT(""); }
 void log_warn(const char *fmt, ...) { EMIT("warning: "); }
 void log_info(const char *fmt, ...) { EMIT(""); }
 
+static double log_start_ms = -1;
+
+static double now_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+void log_clock_start(void)
+{
+        log_start_ms = now_ms();
+}
+
 void log_step(const char *fmt, ...)
 {
         if (log_verbose < 1)
                 return;
+        if (log_verbose >= 2 && log_start_ms >= 0) {
+                /* -vv: when each step finished, to see where start-up goes. */
+                char prefix[32];
+                snprintf(prefix, sizeof prefix, "%7.3f ms • ", now_ms() - log_start_ms);
+                EMIT(prefix);
+                return;
+        }
         EMIT("• ");
 }
 

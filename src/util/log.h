@@ -18,6 +18,8 @@ void log_info(const char *fmt, ...) _printf_(1, 2);
 /* Narration of setup steps, printed only with -v. Safe in forked children
  * (a single write(2) of a formatted buffer). */
 void log_step(const char *fmt, ...) _printf_(1, 2);
+/* With -vv, steps are stamped with the time since this call. */
+void log_clock_start(void);
 
 /* Escapes control characters, backslash and non-UTF-8 bytes in s into buf
  * (\n, \e, \xNN style). Returns buf; always NUL-terminates. */
