@@ -9,7 +9,8 @@ _moat() {
         fi
         case $prev in
         --ro|--rw|--workdir|--tmpfs|--protect) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-        --net) COMPREPLY=($(compgen -W "none host" -- "$cur")); return ;;
+        --net) COMPREPLY=($(compgen -W "none proxy host" -- "$cur")); return ;;
+        --log) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --allow-weaker) COMPREPLY=($(compgen -W "landlock userns" -- "$cur")); return ;;
         --pass-env) COMPREPLY=($(compgen -v -- "$cur")); return ;;
         esac
@@ -17,7 +18,7 @@ _moat() {
         run|explain)
                 if [[ $cur == -* ]]; then
                         COMPREPLY=($(compgen -W "--ro --rw --mount --tmpfs --no-cwd --workdir --protect --env
-                                --pass-env --net --memory --pids --cpu-time --timeout --nofile --fsize --tmpfs-size
+                                --pass-env --net --allow --log --memory --pids --cpu-time --timeout --nofile --fsize --tmpfs-size
                                 --tty --no-tty --json --json-fd --verbose --allow-weaker --help" -- "$cur"))
                 else
                         COMPREPLY=($(compgen -c -- "$cur"))

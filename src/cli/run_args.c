@@ -10,7 +10,7 @@
 
 enum flag_id {
         F_RO, F_RW, F_MOUNT, F_TMPFS, F_NO_CWD, F_WORKDIR, F_PROTECT,
-        F_ENV, F_PASS_ENV, F_NET,
+        F_ENV, F_PASS_ENV, F_NET, F_ALLOW, F_LOG,
         F_MEMORY, F_PIDS, F_CPU_TIME, F_TIMEOUT, F_NOFILE, F_FSIZE, F_TMPFS_SIZE,
         F_TTY, F_NO_TTY, F_JSON, F_JSON_FD, F_VERBOSE, F_ALLOW_WEAKER, F_HELP,
         F_MAX,
@@ -26,7 +26,9 @@ static const struct run_flag flags[F_MAX] = {
         [F_PROTECT] = { "--protect", "PATH", "keep PATH read-only inside the project (relative to it)" },
         [F_ENV] = { "--env", "NAME=VALUE", "set a variable in the sandbox" },
         [F_PASS_ENV] = { "--pass-env", "NAME", "pass a variable from the host, if set" },
-        [F_NET] = { "--net", "none|host", "network: none (default, own loopback) or host" },
+        [F_NET] = { "--net", "none|proxy|host", "network: none (default), proxy (only --allow hosts) or host" },
+        [F_ALLOW] = { "--allow", "HOST[:PORT]", "allow connections to HOST (*.domain, !host, IP, CIDR) via the proxy" },
+        [F_LOG] = { "--log", "FILE", "append one JSON line per network decision to FILE" },
         [F_MEMORY] = { "--memory", "MIB", "memory limit in MiB" },
         [F_PIDS] = { "--pids", "N", "maximum number of processes and threads" },
         [F_CPU_TIME] = { "--cpu-time", "SECONDS", "CPU time limit" },
@@ -60,6 +62,8 @@ void run_options_free(struct run_options *o)
         strv_free(o->protect);
         strv_free(o->env_set);
         strv_free(o->env_pass);
+        strv_free(o->allow);
+        free(o->log_path);
         free(o->workdir);
         memset(o, 0, sizeof *o);
         o->json_fd = -1;
@@ -187,9 +191,23 @@ static int apply_flag(const char *cmd, int id, const char *v, struct run_options
                         o->net = NET_NONE;
                 else if (strcmp(v, "host") == 0)
                         o->net = NET_HOST;
+                else if (strcmp(v, "proxy") == 0)
+                        o->net = NET_PROXY;
                 else
-                        return error_set(e, EINVAL, "--net %s: expected 'none' or 'host' (named hosts: not yet)", v);
+                        return error_set(e, EINVAL, "--net %s: expected 'none', 'proxy' or 'host' (to name hosts, "
+                                         "use --allow HOST)", v);
+                o->net_set = true;
                 return 0;
+        case F_ALLOW:
+                if (!*v)
+                        return error_set(e, EINVAL, "--allow: empty rule");
+                return strv_push(&o->allow, v);
+        case F_LOG:
+                if (!*v)
+                        return error_set(e, EINVAL, "--log: empty file name");
+                free(o->log_path);
+                o->log_path = strdup(v);
+                return o->log_path ? 0 : -ENOMEM;
         case F_MEMORY:
                 r = parse_limit(fn, v, 1ull << 30, &o->limits.memory_mib, e);
                 o->limits_set |= LIMIT_MEMORY;
@@ -321,5 +339,11 @@ int run_args_parse(const char *cmd, int argc, char *const *argv, struct run_opti
         for (; i < argc; i++)
                 if (strv_push(&o->argv, argv[i]) < 0)
                         return error_set(e, ENOMEM, "out of memory");
+        if (o->allow) {
+                if (o->net_set && o->net != NET_PROXY)
+                        return error_set(e, EINVAL, "--allow conflicts with --net %s: named hosts go through the "
+                                         "proxy (drop --net, or use --net proxy)", net_mode_name(o->net));
+                o->net = NET_PROXY;
+        }
         return 0;
 }

@@ -38,6 +38,9 @@ struct run_options {
         char *workdir;
         bool no_cwd;
         enum net_mode net;
+        bool net_set;                /* --net given explicitly */
+        char **allow;                /* --allow rules, as written */
+        char *log_path;              /* --log FILE */
         struct limits limits;
         unsigned limits_set;         /* enum limit_bit */
         enum tty_mode tty;

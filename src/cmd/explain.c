@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cli/run_args.h"
+#include "net/egress.h"
 #include "cmd/cmd.h"
 #include "policy/build.h"
 #include "policy/protect.h"
@@ -47,8 +48,26 @@ static void print_policy(const struct policy *p)
                 printf("%s%s", i ? " " : "", log_escape(p->argv[i], esc, sizeof esc));
         printf("\nworkdir:   %s\n", log_escape(p->workdir, esc, sizeof esc));
         printf("user:      %s (uid %u, gid %u, mapped to themselves)\n", p->user, (unsigned)p->uid, (unsigned)p->gid);
-        printf("network:   %s\n", p->net == NET_NONE ? "none (own loopback only)" : "host (the host's network!)");
-        printf("namespaces: user, mount, pid, ipc, uts, cgroup%s\n", p->net == NET_NONE ? ", net" : "");
+        switch (p->net) {
+        case NET_NONE:
+                printf("network:   none (own loopback only)\n");
+                break;
+        case NET_HOST:
+                printf("network:   host (the host's network!)\n");
+                break;
+        case NET_PROXY:
+                printf("network:   own loopback, and the egress proxy at 127.0.0.1:%d (HTTP, CONNECT, SOCKS5)\n",
+                       EGRESS_PORT);
+                for (size_t i = 0; i < p->n_rules; i++)
+                        printf("  %s %s\n", p->rules[i].deny ? "deny " : "allow", p->rules[i].text);
+                if (!p->n_rules)
+                        printf("  (no rules: every connection is refused and reported)\n");
+                printf("  loopback, private, link-local and metadata addresses only when an address rule names them\n");
+                break;
+        case NET_MODE_MAX:
+                break;
+        }
+        printf("namespaces: user, mount, pid, ipc, uts, cgroup%s\n", p->net != NET_HOST ? ", net" : "");
         printf("\nfilesystem:\n");
         for (size_t i = 0; i < p->n_mounts; i++) {
                 const struct mount_entry *m = &p->mounts[i];

@@ -73,6 +73,20 @@ static void write_json(const struct policy *p, const struct sandbox_result *r, c
         json_end_object(&j);
         json_str(&j, "network", net_mode_name(p->net));
         json_str(&j, "protection", r->level[0] ? r->level : NULL);
+        if (p->net == NET_PROXY) {
+                json_uint(&j, "network_allowed", r->n_allowed);
+                json_begin_array(&j, "network_refusals");
+                for (size_t i = 0; i < r->n_refusals; i++) {
+                        const struct egress_decision *d = &r->refusals[i];
+                        json_begin_object(&j);
+                        json_str(&j, "proto", d->proto);
+                        json_str(&j, "host", d->host);
+                        json_uint(&j, "port", d->port);
+                        json_str(&j, "reason", d->reason);
+                        json_end_object(&j);
+                }
+                json_end_array(&j);
+        }
         json_end_object(&j);
         const char *t = json_text(&j);
         if (t) {
@@ -148,6 +162,7 @@ int cmd_run(int argc, char **argv)
                 if (p.json_fd >= 0 || p.json_stdout)
                         write_json(&p, &res, NULL, p.json_fd >= 0 ? p.json_fd : STDOUT_FILENO);
         }
+        sandbox_result_free(&res);
         policy_free(&p);
         return status;
 }

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "net/egress.h"
 #include "policy/protect.h"
 #include "util/path.h"
 #include "util/strv.h"
@@ -255,6 +256,51 @@ static int add_user_mounts(struct policy *p, const struct run_options *o, const 
         return 0;
 }
 
+/* The allowlist, and the variables that point clients at the proxy. One
+ * port serves HTTP, CONNECT and SOCKS5 (told apart by the first byte). */
+static int build_network(const struct run_options *o, const struct build_env *be, struct policy *p,
+                         struct moat_error *e)
+{
+        size_t n = strv_length(o->allow);
+        if (o->log_path) {
+                if (o->log_path[0] == '/')
+                        p->log_path = strdup(o->log_path);
+                else
+                        p->log_path = path_join(be->cwd, o->log_path);
+                if (!p->log_path)
+                        return -ENOMEM;
+                if (p->net != NET_PROXY)
+                        return error_set(e, EINVAL, "--log: records the egress proxy's decisions; it needs --allow "
+                                         "or --net proxy");
+        }
+        if (p->net != NET_PROXY)
+                return 0;
+        p->rules = calloc(n ? n : 1, sizeof *p->rules);
+        if (!p->rules)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                char err[256];
+                if (hostrule_parse(o->allow[i], &p->rules[i], err, sizeof err) < 0)
+                        return error_set(e, EINVAL, "--allow %s: %s", o->allow[i], err);
+        }
+        p->n_rules = n;
+        char url[64];
+        int r;
+        snprintf(url, sizeof url, "http://127.0.0.1:%d", EGRESS_PORT);
+        static const char *const http_vars[] = { "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy" };
+        for (size_t i = 0; i < ARRAY_SIZE(http_vars); i++)
+                if ((r = strv_env_set(&p->env, http_vars[i], url)) < 0)
+                        return r;
+        snprintf(url, sizeof url, "socks5h://127.0.0.1:%d", EGRESS_PORT);
+        if ((r = strv_env_set(&p->env, "ALL_PROXY", url)) < 0 || (r = strv_env_set(&p->env, "all_proxy", url)) < 0)
+                return r;
+        /* The sandbox's own loopback is reached directly. */
+        if ((r = strv_env_set(&p->env, "NO_PROXY", "localhost,127.0.0.1,::1")) < 0 ||
+            (r = strv_env_set(&p->env, "no_proxy", "localhost,127.0.0.1,::1")) < 0)
+                return r;
+        return 0;
+}
+
 int policy_build(const struct run_options *o, const struct build_env *be, struct policy *p,
                  struct moat_error *e)
 {
@@ -326,6 +372,8 @@ int policy_build(const struct run_options *o, const struct build_env *be, struct
         } else if (!(p->workdir = strdup(p->project ? p->project : p->home)))
                 return -ENOMEM;
 
+        if ((r = build_network(o, be, p, e)) < 0)
+                return r;
         if ((r = build_environment(o, be, p, e)) < 0)
                 return r;
         for (size_t i = 0; o->argv[i]; i++)

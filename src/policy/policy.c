@@ -21,6 +21,8 @@ void policy_free(struct policy *p)
         free(p->user);
         free(p->home);
         free(p->hostname);
+        free(p->rules);
+        free(p->log_path);
         memset(p, 0, sizeof *p);
         p->json_fd = -1;
 }
@@ -56,6 +58,7 @@ const char *mount_type_name(enum mount_type t)
 
 const char *net_mode_name(enum net_mode n)
 {
-        static const char *const names[NET_MODE_MAX] = { [NET_NONE] = "none", [NET_HOST] = "host" };
+        static const char *const names[NET_MODE_MAX] = { [NET_NONE] = "none", [NET_HOST] = "host",
+                                                          [NET_PROXY] = "proxy" };
         return n < NET_MODE_MAX ? names[n] : "?";
 }

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "net/hostmatch.h"
+
 enum mount_type {
         MOUNT_ROOT,    /* the tmpfs that becomes "/" (first, always) */
         MOUNT_BIND,    /* bind src onto dst, read-only unless .writable */
@@ -36,8 +38,9 @@ struct mount_entry {
 };
 
 enum net_mode {
-        NET_NONE, /* own loopback only */
-        NET_HOST, /* the host's network: explicit, loudly reported opt-out */
+        NET_NONE,  /* own loopback only */
+        NET_HOST,  /* the host's network: explicit, loudly reported opt-out */
+        NET_PROXY, /* own loopback plus the egress proxy, deciding by host name */
         NET_MODE_MAX,
 };
 
@@ -76,6 +79,9 @@ struct policy {
         char *user;           /* login name, for the synthesized passwd */
         char *home;           /* $HOME inside (a tmpfs) */
         char *hostname;
+        struct host_rule *rules; /* NET_PROXY: the allowlist, parsed */
+        size_t n_rules;
+        char *log_path;       /* --log: JSON lines of every egress decision */
         int json_fd;          /* -1: no JSON result; else where to write it */
         bool json_stdout;     /* print the JSON result on stdout after the run */
 };

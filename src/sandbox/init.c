@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "net/egress.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/exec.h"
 #include "sandbox/proto.h"
@@ -60,6 +63,22 @@ static void loopback_up(int ctl)
         ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
         if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
                 exec_fail(ctl, 125, errno, "bringing up loopback: %s", strerror(errno));
+}
+
+/* The egress proxy's listener is made here, inside the sandbox's network
+ * namespace, and handed to the supervisor: an unprivileged supervisor cannot
+ * enter this namespace, but a socket keeps the namespace it was made in. */
+static void send_proxy_listener(int ctl)
+{
+        _cleanup_close_ int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(EGRESS_PORT),
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) < 0 || listen(s, 1024) < 0)
+                exec_fail(ctl, 125, errno, "creating the egress proxy's listener: %s", strerror(errno));
+        struct msg m = { .type = MSG_LISTENER };
+        if (msg_send(ctl, &m, s) < 0)
+                _exit(125);
+        log_step("egress proxy listening at 127.0.0.1:%d inside the sandbox", EGRESS_PORT);
 }
 
 static int open_pty(int ctl, int *ret_slave)
@@ -111,10 +130,12 @@ void init_main(const struct init_args *a)
 
         if (sethostname(p->hostname, strlen(p->hostname)) < 0)
                 exec_fail(ctl, 125, errno, "sethostname: %s", strerror(errno));
-        if (p->net == NET_NONE) {
+        if (p->net != NET_HOST) {
                 loopback_up(ctl);
                 log_step("network: loopback only");
         }
+        if (p->net == NET_PROXY)
+                send_proxy_listener(ctl);
 
         int slave = -1;
         if (use_pty) {

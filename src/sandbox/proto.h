@@ -13,6 +13,7 @@ enum msg_type {
         MSG_STOPPED,     /* init -> supervisor: the command stopped (job control) */
         MSG_GO,          /* supervisor -> init: set-up on our side is done */
         MSG_SIGNAL,      /* supervisor -> init: deliver signal `status` to the command */
+        MSG_LISTENER,    /* init -> supervisor: the egress proxy's listener, made inside the sandbox's network */
         MSG_TYPE_MAX,
 };
 

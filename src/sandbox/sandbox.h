@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "net/egress.h"
 #include "policy/policy.h"
 #include "util/error.h"
 
@@ -25,7 +26,12 @@ struct sandbox_result {
         uint64_t peak_memory; /* bytes, 0 when unknown */
         int status;           /* moat's exit status, per moat(1) */
         char level[64];       /* protection level in force */
+        struct egress_decision *refusals; /* the egress proxy's refused connections (owned) */
+        size_t n_refusals;
+        size_t n_allowed;     /* connections the proxy let through */
 };
+
+void sandbox_result_free(struct sandbox_result *r);
 
 /* Runs p. Returns 0 when the command ran (its outcome is in r), or -errno
  * with e filled in when the sandbox could not be set up (e->exit_status:

@@ -61,6 +61,8 @@ struct session {
         bool ctl_eof;
         bool killed_hard;
         struct msg error; /* first MSG_ERROR, type 0 if none */
+        struct egress *egress;
+        int log_fd;       /* --log, or -1 */
         char *weak_tmp;   /* weak mode: the private temporary directory */
         struct sandbox_result *res;
 };
@@ -146,6 +148,16 @@ static void handle_ctl(struct session *s)
                 if (fd >= 0 && !s->have_pty && pty_relay_start(&s->pty, fd, STDIN_FILENO, STDOUT_FILENO) == 0) {
                         s->have_pty = true;
                         fd = -1;
+                }
+                break;
+        case MSG_LISTENER:
+                if (fd >= 0 && !s->egress && s->p->net == NET_PROXY) {
+                        struct egress_config ec = { .rules = s->p->rules, .n_rules = s->p->n_rules, .listen_fd = fd,
+                                                    .log_fd = s->log_fd };
+                        if (egress_start(&ec, &s->egress) == 0)
+                                fd = -1;
+                        else
+                                log_error("could not start the egress proxy: the sandbox has no way out");
                 }
                 break;
         case MSG_GO:
@@ -235,6 +247,9 @@ static int weak_rules(const struct policy *p, const char *tmp, struct landlock_r
         static const char *const devs[] = { "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom",
                                              "/dev/tty", "/dev/pts" };
         size_t n = 0;
+        if (p->net == NET_PROXY)
+                return error_set(e, ENOTSUP, "--allow needs a network namespace to keep everything but the proxy "
+                                 "out; the weaker mode without user namespaces cannot do that");
 #define RULE(path_, acc_) do { if (n < max) rules[n++] = (struct landlock_rule){ (path_), (acc_) }; } while (0)
         for (size_t i = 0; i < ARRAY_SIZE(rx); i++)
                 RULE(rx[i], LL_READ_EXEC);
@@ -319,6 +334,35 @@ static void weak_cleanup(const char *dir)
                 waitpid(pid, NULL, 0);
 }
 
+/* Keeps the refusals for the result and prints the one-line summary. */
+static void collect_decisions(struct session *s)
+{
+        size_t n;
+        const struct egress_decision *d = egress_decisions(s->egress, &n);
+        for (size_t i = 0; i < n; i++) {
+                if (d[i].allowed) {
+                        s->res->n_allowed++;
+                        continue;
+                }
+                struct egress_decision *v = realloc(s->res->refusals, (s->res->n_refusals + 1) * sizeof *v);
+                if (!v)
+                        break;
+                s->res->refusals = v;
+                v[s->res->n_refusals++] = d[i];
+        }
+        char line[2048];
+        egress_summary(s->egress, line, sizeof line);
+        if (line[0])
+                log_info("%s", line);
+}
+
+void sandbox_result_free(struct sandbox_result *r)
+{
+        free(r->refusals);
+        r->refusals = NULL;
+        r->n_refusals = 0;
+}
+
 static int fail_closed(const struct policy *p, bool *ret_landlock, struct moat_error *e)
 {
         int abi = landlock_abi();
@@ -399,7 +443,17 @@ int sandbox_run(const struct policy *p, struct sandbox_result *res, struct moat_
                 sigaddset(&mask, relayed[i]);
         sigprocmask(SIG_BLOCK, &mask, &old);
 
-        struct session s = { .p = p, .res = res, .pidfd = -1, .ctl = -1, .sfd = -1, .tfd = -1 };
+        struct session s = { .p = p, .res = res, .pidfd = -1, .ctl = -1, .sfd = -1, .tfd = -1, .log_fd = -1 };
+        if (p->log_path) {
+                s.log_fd = open(p->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+                if (s.log_fd < 0) {
+                        r = error_set(e, errno, "--log %s: %s", p->log_path, strerror(errno));
+                        sigprocmask(SIG_SETMASK, &old, NULL);
+                        cgroup_destroy(&cg);
+                        stubs_remove(&stubs);
+                        return r;
+                }
+        }
         s.use_pty = p->tty == TTY_ALWAYS || (p->tty == TTY_AUTO && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO));
         if (s.use_pty && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)))
                 s.use_pty = false; /* --tty without a terminal to relay to */
@@ -420,7 +474,7 @@ int sandbox_run(const struct policy *p, struct sandbox_result *res, struct moat_
         double start = now_s();
         unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
                               CLONE_NEWCGROUP | CLONE_PIDFD | SIGCHLD;
-        if (p->net == NET_NONE)
+        if (p->net != NET_HOST)
                 flags |= CLONE_NEWNET;
         struct init_args ia = { .policy = p, .ctl = pair[1], .use_pty = s.use_pty, .landlock = landlock,
                                 .cgroup_fds = { -1, -1 } };
@@ -500,6 +554,13 @@ run:
         r = 0;
 out:
         sigprocmask(SIG_SETMASK, &old, NULL);
+        if (s.egress) {
+                egress_stop(s.egress);
+                collect_decisions(&s);
+                egress_free(s.egress);
+        }
+        if (s.log_fd >= 0)
+                close(s.log_fd);
         if (s.weak_tmp)
                 weak_cleanup(s.weak_tmp);
         free(s.weak_tmp);
