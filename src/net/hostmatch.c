@@ -657,8 +657,9 @@ static const struct host_rule *find_rule(const struct host_rule *rules, size_t n
 {
         for (size_t i = 0; i < n; i++) {
                 const struct host_rule *r = &rules[i];
-                if (r->deny == deny && port_matches(r, port) &&
-                    (r->kind == RULE_ADDRESS ? ip->family && address_matches(r, ip) : !ip->family && name_matches(r, host)))
+                bool hit = r->kind == RULE_ADDRESS ? ip->family && address_matches(r, ip)
+                                                   : !ip->family && name_matches(r, host);
+                if (hit && r->deny == deny && port_matches(r, port))
                         return r;
         }
         return NULL;

@@ -58,7 +58,7 @@ int main(void)
         run_options_free(&o);
 
         char *a9[] = { "--net", "everything", "ls" };
-        tap_ok(parse(&o, &e, 3, a9) < 0 && strstr(e.msg, "'none' or 'host'"), "bad --net: %s", e.msg);
+        tap_ok(parse(&o, &e, 3, a9) < 0 && strstr(e.msg, "'none', 'proxy' or 'host'"), "bad --net: %s", e.msg);
         run_options_free(&o);
 
         char *a10[] = { "--timeout" };
