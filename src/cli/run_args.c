@@ -10,7 +10,7 @@
 
 enum flag_id {
         F_RO, F_RW, F_MOUNT, F_TMPFS, F_NO_CWD, F_WORKDIR, F_PROTECT,
-        F_ENV, F_PASS_ENV, F_NET, F_ALLOW, F_LOG,
+        F_ENV, F_PASS_ENV, F_NET, F_ALLOW, F_LOG, F_PUBLISH, F_HOST_PORT,
         F_MEMORY, F_PIDS, F_CPU_TIME, F_TIMEOUT, F_NOFILE, F_FSIZE, F_TMPFS_SIZE,
         F_TTY, F_NO_TTY, F_JSON, F_JSON_FD, F_VERBOSE, F_ALLOW_WEAKER, F_HELP,
         F_MAX,
@@ -29,6 +29,8 @@ static const struct run_flag flags[F_MAX] = {
         [F_NET] = { "--net", "none|proxy|host", "network: none (default), proxy (only --allow hosts) or host" },
         [F_ALLOW] = { "--allow", "HOST[:PORT]", "allow connections to HOST (*.domain, !host, IP, CIDR) via the proxy" },
         [F_LOG] = { "--log", "FILE", "append one JSON line per network decision to FILE" },
+        [F_PUBLISH] = { "--publish", "[IP:]HOSTPORT:PORT", "let the host reach PORT inside the sandbox (-p)" },
+        [F_HOST_PORT] = { "--host-port", "PORT", "let the sandbox reach the host's 127.0.0.1:PORT" },
         [F_MEMORY] = { "--memory", "MIB", "memory limit in MiB" },
         [F_PIDS] = { "--pids", "N", "maximum number of processes and threads" },
         [F_CPU_TIME] = { "--cpu-time", "SECONDS", "CPU time limit" },
@@ -63,6 +65,8 @@ void run_options_free(struct run_options *o)
         strv_free(o->env_set);
         strv_free(o->env_pass);
         strv_free(o->allow);
+        strv_free(o->publish);
+        strv_free(o->host_ports);
         free(o->log_path);
         free(o->workdir);
         memset(o, 0, sizeof *o);
@@ -202,6 +206,10 @@ static int apply_flag(const char *cmd, int id, const char *v, struct run_options
                 if (!*v)
                         return error_set(e, EINVAL, "--allow: empty rule");
                 return strv_push(&o->allow, v);
+        case F_PUBLISH:
+                return strv_push(&o->publish, v);
+        case F_HOST_PORT:
+                return strv_push(&o->host_ports, v);
         case F_LOG:
                 if (!*v)
                         return error_set(e, EINVAL, "--log: empty file name");
@@ -305,11 +313,10 @@ int run_args_parse(const char *cmd, int argc, char *const *argv, struct run_opti
                         continue;
                 } else if (strcmp(a, "-h") == 0) {
                         id = F_HELP;
-                } else if (strcmp(a, "-p") == 0 || strcmp(a, "-e") == 0) {
-                        /* Short forms of --publish/--env are reserved; be explicit now. */
-                        id = strcmp(a, "-e") == 0 ? F_ENV : -1;
-                        if (id < 0)
-                                return error_set(e, EINVAL, "%s: -p (port publishing) is not available yet", cmd);
+                } else if (strcmp(a, "-p") == 0) {
+                        id = F_PUBLISH;
+                } else if (strcmp(a, "-e") == 0) {
+                        id = F_ENV;
                 } else {
                         const char *eq = strchr(a, '=');
                         if (eq) {

@@ -41,6 +41,8 @@ struct run_options {
         bool net_set;                /* --net given explicitly */
         char **allow;                /* --allow rules, as written */
         char *log_path;              /* --log FILE */
+        char **publish;              /* -p specs, as written */
+        char **host_ports;           /* --host-port values, as written */
         struct limits limits;
         unsigned limits_set;         /* enum limit_bit */
         enum tty_mode tty;

@@ -17,6 +17,7 @@
 #include "net/egress.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -41,7 +42,15 @@
 
 enum cstate { CS_DETECT, CS_HTTP_HEAD, CS_SOCKS_GREET, CS_SOCKS_REQ, CS_RESOLVE, CS_CONNECT, CS_TUNNEL,
               CS_FORWARD, CS_CLOSING };
-enum proto { P_HTTP, P_CONNECT, P_SOCKS };
+enum proto { P_HTTP, P_CONNECT, P_SOCKS, P_PUBLISH, P_HOST_PORT };
+
+struct listener {
+        struct egress *eg;
+        int fd;
+        enum forward_kind kind;
+        uint16_t port;
+        bool proxy;
+};
 
 struct buf {
         char data[BUF_SIZE];
@@ -103,7 +112,7 @@ struct resolve_job {
 
 struct egress {
         struct egress_config cfg;
-        int epfd, listen_fd, stop_fd, done_fd;
+        int epfd, stop_fd, done_fd;
         pthread_t loop;
         pthread_t resolvers[RESOLVERS];
         pthread_mutex_t lock;
@@ -115,6 +124,10 @@ struct egress {
         size_t n_log, cap_log;
         struct conn *conns;         /* live */
         struct conn *graveyard;     /* closed during this batch */
+        struct listener *listeners; /* the proxy's, then each forward's */
+        size_t n_listeners;
+        struct conn **waiting;      /* PUBLISH connections waiting for init's socket, in order */
+        size_t n_waiting, cap_waiting;
 };
 
 static double now_s(void)
@@ -490,7 +503,7 @@ static void start_tunnel(struct conn *c)
                 static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
                 memcpy(c->out_c.data + c->out_c.len, ok, sizeof ok - 1);
                 c->out_c.len += sizeof ok - 1;
-        } else
+        } else if (c->proto == P_SOCKS)
                 socks_reply(c, 0, false);
         /* Bytes the client sent after its request head go up first. */
         if (c->in.len) {
@@ -539,7 +552,10 @@ static void connected(struct conn *c)
                 epoll_ctl(c->eg->epfd, EPOLL_CTL_DEL, c->ufd, NULL);
                 close(c->ufd);
                 c->ufd = -1;
-                try_connect(c);
+                if (c->proto == P_PUBLISH || c->proto == P_HOST_PORT)
+                        conn_close(c); /* nothing listens there: the client sees the connection close */
+                else
+                        try_connect(c);
                 return;
         }
         if (c->proto == P_HTTP)
@@ -931,34 +947,131 @@ static void upstream_io(struct conn *c, uint32_t events)
                 forward_io(c);
 }
 
-static void accept_clients(struct egress *eg)
+static struct conn *conn_new(struct egress *eg, int fd)
+{
+        struct conn *c = calloc(1, sizeof *c);
+        if (!c)
+                return NULL;
+        c->eg = eg;
+        c->cfd = fd;
+        c->ufd = -1;
+        c->p_cu[0] = c->p_cu[1] = c->p_uc[0] = c->p_uc[1] = -1;
+        c->cend = (struct end){ c, false };
+        c->uend = (struct end){ c, true };
+        c->decision = SIZE_MAX;
+        c->t0 = now_s();
+        c->next = eg->conns;
+        if (eg->conns)
+                eg->conns->prev = c;
+        eg->conns = c;
+        eg->n_conns++;
+        return c;
+}
+
+/* A forward's connection is set up; its end inside or outside is given by
+ * connecting. */
+static void forward_accepted(struct egress *eg, struct conn *c, const struct listener *l)
+{
+        char host[32];
+        if (l->kind == FWD_HOST_PORT) {
+                /* From inside to the host's own loopback, this port only. */
+                c->proto = P_HOST_PORT;
+                c->port = l->port;
+                snprintf(host, sizeof host, "127.0.0.1");
+                c->decision = record(eg, c, "host", host, l->port, true, "allowed by --host-port");
+                struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(l->port),
+                                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+                int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+                if (fd < 0 || (connect(fd, (struct sockaddr *)&a, sizeof a) < 0 && errno != EINPROGRESS)) {
+                        if (fd >= 0)
+                                close(fd);
+                        conn_close(c);
+                        return;
+                }
+                c->ufd = fd;
+                c->st = CS_CONNECT;
+                ep_set(eg, c->cfd, &c->cend, 0, true);
+                ep_set(eg, fd, &c->uend, EPOLLOUT, true);
+                return;
+        }
+        /* Published: ask init for a socket connecting inside. */
+        c->proto = P_PUBLISH;
+        c->port = l->port;
+        c->decision = record(eg, c, "publish", "127.0.0.1", l->port, true, "published with -p");
+        struct forward_request req = { .port = l->port };
+        if (eg->cfg.init_sock < 0 || send(eg->cfg.init_sock, &req, sizeof req, MSG_NOSIGNAL) != sizeof req) {
+                conn_close(c);
+                return;
+        }
+        if (eg->n_waiting == eg->cap_waiting) {
+                size_t cap = eg->cap_waiting ? eg->cap_waiting * 2 : 16;
+                struct conn **w = realloc(eg->waiting, cap * sizeof *w);
+                if (!w) {
+                        conn_close(c);
+                        return;
+                }
+                eg->waiting = w;
+                eg->cap_waiting = cap;
+        }
+        eg->waiting[eg->n_waiting++] = c;
+        c->st = CS_CONNECT;
+        ep_set(eg, c->cfd, &c->cend, 0, true);
+}
+
+/* init's answer to the oldest waiting published connection. */
+static void init_answered(struct egress *eg)
+{
+        struct forward_request ans;
+        struct iovec iov = { &ans, sizeof ans };
+        union {
+                char buf[CMSG_SPACE(sizeof(int))];
+                struct cmsghdr align;
+        } u;
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+        ssize_t n = recvmsg(eg->cfg.init_sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+        if (n <= 0)
+                return;
+        int fd = -1;
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+        if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+                memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+        if (!eg->n_waiting) {
+                if (fd >= 0)
+                        close(fd);
+                return;
+        }
+        struct conn *c = eg->waiting[0];
+        memmove(eg->waiting, eg->waiting + 1, (eg->n_waiting - 1) * sizeof *eg->waiting);
+        eg->n_waiting--;
+        if (c->dead || ans.err || fd < 0) {
+                if (fd >= 0)
+                        close(fd);
+                conn_close(c);
+                return;
+        }
+        c->ufd = fd;
+        ep_set(eg, fd, &c->uend, EPOLLOUT, true);
+}
+
+static void accept_clients(struct egress *eg, struct listener *l)
 {
         for (;;) {
-                int fd = accept4(eg->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
                 if (fd < 0)
                         return;
                 if (eg->n_conns >= MAX_CONNS) {
                         close(fd);
                         continue;
                 }
-                struct conn *c = calloc(1, sizeof *c);
+                struct conn *c = conn_new(eg, fd);
                 if (!c) {
                         close(fd);
                         continue;
                 }
-                c->eg = eg;
-                c->cfd = fd;
-                c->ufd = -1;
-                c->p_cu[0] = c->p_cu[1] = c->p_uc[0] = c->p_uc[1] = -1;
-                c->cend = (struct end){ c, false };
-                c->uend = (struct end){ c, true };
-                c->decision = SIZE_MAX;
-                c->t0 = now_s();
-                c->next = eg->conns;
-                if (eg->conns)
-                        eg->conns->prev = c;
-                eg->conns = c;
-                eg->n_conns++;
+                if (!l->proxy) {
+                        forward_accepted(eg, c, l);
+                        continue;
+                }
                 ep_set(eg, fd, &c->cend, EPOLLIN, true);
         }
 }
@@ -975,8 +1088,12 @@ static void *loop_main(void *arg)
                         void *p = evs[i].data.ptr;
                         if (p == &eg->stop_fd)
                                 return NULL;
-                        if (p == &eg->listen_fd) {
-                                accept_clients(eg);
+                        if (p == &eg->cfg.init_sock) {
+                                init_answered(eg);
+                                continue;
+                        }
+                        if (p >= (void *)eg->listeners && p < (void *)(eg->listeners + eg->n_listeners)) {
+                                accept_clients(eg, p);
                                 continue;
                         }
                         if (p == &eg->done_fd) {
@@ -1015,7 +1132,6 @@ int egress_start(const struct egress_config *cfg, struct egress **ret)
         if (!eg)
                 return -ENOMEM;
         eg->cfg = *cfg;
-        eg->listen_fd = cfg->listen_fd;
         eg->epfd = epoll_create1(EPOLL_CLOEXEC);
         eg->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         eg->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -1026,10 +1142,27 @@ int egress_start(const struct egress_config *cfg, struct egress **ret)
                 egress_free(eg);
                 return r;
         }
-        fcntl(eg->listen_fd, F_SETFL, fcntl(eg->listen_fd, F_GETFL) | O_NONBLOCK);
+        eg->listeners = calloc(cfg->n_forwards + 1, sizeof *eg->listeners);
+        if (!eg->listeners) {
+                egress_free(eg);
+                return -ENOMEM;
+        }
+        if (cfg->listen_fd >= 0)
+                eg->listeners[eg->n_listeners++] = (struct listener){ eg, cfg->listen_fd, FWD_KIND_MAX, 0, true };
+        for (size_t i = 0; i < cfg->n_forwards; i++)
+                eg->listeners[eg->n_listeners++] = (struct listener){ eg, cfg->forwards[i].listen_fd,
+                                                                      cfg->forwards[i].kind, cfg->forwards[i].port,
+                                                                      false };
         struct epoll_event ev = { .events = EPOLLIN };
-        ev.data.ptr = &eg->listen_fd;
-        epoll_ctl(eg->epfd, EPOLL_CTL_ADD, eg->listen_fd, &ev);
+        for (size_t i = 0; i < eg->n_listeners; i++) {
+                fcntl(eg->listeners[i].fd, F_SETFL, fcntl(eg->listeners[i].fd, F_GETFL) | O_NONBLOCK);
+                ev.data.ptr = &eg->listeners[i];
+                epoll_ctl(eg->epfd, EPOLL_CTL_ADD, eg->listeners[i].fd, &ev);
+        }
+        if (cfg->init_sock >= 0) {
+                ev.data.ptr = &eg->cfg.init_sock;
+                epoll_ctl(eg->epfd, EPOLL_CTL_ADD, cfg->init_sock, &ev);
+        }
         ev.data.ptr = &eg->stop_fd;
         epoll_ctl(eg->epfd, EPOLL_CTL_ADD, eg->stop_fd, &ev);
         ev.data.ptr = &eg->done_fd;
@@ -1097,8 +1230,10 @@ void egress_free(struct egress *eg)
                 close(eg->stop_fd);
         if (eg->done_fd >= 0)
                 close(eg->done_fd);
-        if (eg->listen_fd >= 0)
-                close(eg->listen_fd);
+        for (size_t i = 0; i < eg->n_listeners; i++)
+                close(eg->listeners[i].fd);
+        free(eg->listeners);
+        free(eg->waiting);
         pthread_mutex_destroy(&eg->lock);
         pthread_cond_destroy(&eg->cond);
         free(eg->log);

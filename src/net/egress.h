@@ -27,11 +27,34 @@ struct egress_decision {
         uint64_t bytes_up, bytes_down;
 };
 
+/* Port forwards run on the same loop as the proxy. */
+enum forward_kind {
+        FWD_PUBLISH,   /* host listener -> 127.0.0.1:port inside (via init) */
+        FWD_HOST_PORT, /* listener inside the sandbox -> the host's 127.0.0.1:port */
+        FWD_KIND_MAX,
+};
+
+struct egress_forward {
+        enum forward_kind kind;
+        int listen_fd;  /* taken over */
+        uint16_t port;  /* PUBLISH: the sandbox port; HOST_PORT: the host port */
+};
+
 struct egress_config {
         const struct host_rule *rules;
         size_t n_rules;
-        int listen_fd;  /* taken over; closed by egress_stop */
+        int listen_fd;  /* the proxy's listener, or -1; taken over; closed by egress_stop */
         int log_fd;     /* JSON lines of every decision, or -1 */
+        const struct egress_forward *forwards;
+        size_t n_forwards;
+        int init_sock;  /* PUBLISH: asks the sandbox's init for connections inside; -1 if none */
+};
+
+/* The request on init_sock: connect to 127.0.0.1:port inside. init answers
+ * with the same struct (err 0 and the socket as SCM_RIGHTS, or err set). */
+struct forward_request {
+        uint32_t port;
+        int32_t err;
 };
 
 struct egress;

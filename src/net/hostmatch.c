@@ -199,7 +199,8 @@ static bool address_matches(const struct host_rule *r, const struct ip *a)
         const uint8_t *v4;
         struct ip net;
 
-        ip_from_sockaddr((const struct sockaddr *)&r->addr, &net);
+        if (!ip_from_sockaddr((const struct sockaddr *)&r->addr, &net))
+                return false;
         if (net.family == a->family && prefix_contains(net.b, a->b, r->prefix))
                 return true;
         /* A deny also holds against the IPv4 address inside NAT64, 6to4 and

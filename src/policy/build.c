@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "policy/build.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -256,12 +257,106 @@ static int add_user_mounts(struct policy *p, const struct run_options *o, const 
         return 0;
 }
 
+static bool sockaddr_port_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+        if (a->ss_family != b->ss_family)
+                return false;
+        if (a->ss_family == AF_INET) {
+                const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+                return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+        }
+        const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+        return x->sin6_port == y->sin6_port && memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
+}
+
+static int parse_port(const char *s, uint16_t *ret)
+{
+        unsigned long long v;
+        if (parse_u64(s, 65535, &v) < 0 || v == 0)
+                return -EINVAL;
+        *ret = (uint16_t)v;
+        return 0;
+}
+
+/* -p [HOST_IP:]HOST_PORT:SANDBOX_PORT and --host-port PORT. */
+static int build_ports(const struct run_options *o, struct policy *p, struct moat_error *e)
+{
+        size_t n = strv_length(o->publish), m = strv_length(o->host_ports);
+        if ((n || m) && p->net == NET_HOST)
+                return error_set(e, EINVAL, "%s: with --net host the sandbox shares the host's ports already",
+                                 n ? "--publish" : "--host-port");
+        p->publish = calloc(n ? n : 1, sizeof *p->publish);
+        p->host_ports = calloc(m ? m : 1, sizeof *p->host_ports);
+        if (!p->publish || !p->host_ports)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                const char *spec = o->publish[i];
+                struct publish *pub = &p->publish[i];
+                _cleanup_free_ char *copy = strdup(spec);
+                if (!copy)
+                        return -ENOMEM;
+                /* The address part may itself hold colons (IPv6 in brackets). */
+                char *last = strrchr(copy, ':');
+                if (!last)
+                        return error_set(e, EINVAL, "--publish %s: expected [HOST_IP:]HOST_PORT:SANDBOX_PORT, "
+                                         "e.g. -p 8080:3000", spec);
+                *last = '\0';
+                char *hostport = strrchr(copy, ':');
+                const char *ip = "127.0.0.1";
+                if (hostport) {
+                        *hostport++ = '\0';
+                        ip = copy;
+                } else
+                        hostport = copy;
+                uint16_t hp, sp;
+                if (parse_port(hostport, &hp) < 0 || parse_port(last + 1, &sp) < 0)
+                        return error_set(e, EINVAL, "--publish %s: ports must be numbers from 1 to 65535", spec);
+                char addr[64];
+                size_t len = strlen(ip);
+                if (ip[0] == '[' && len > 2 && ip[len - 1] == ']')
+                        snprintf(addr, sizeof addr, "%.*s", (int)(len - 2), ip + 1);
+                else
+                        snprintf(addr, sizeof addr, "%s", ip);
+                struct sockaddr_in *a4 = (struct sockaddr_in *)&pub->host;
+                struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&pub->host;
+                if (inet_pton(AF_INET, addr, &a4->sin_addr) == 1) {
+                        a4->sin_family = AF_INET;
+                        a4->sin_port = htons(hp);
+                } else if (inet_pton(AF_INET6, addr, &a6->sin6_addr) == 1) {
+                        a6->sin6_family = AF_INET6;
+                        a6->sin6_port = htons(hp);
+                } else
+                        return error_set(e, EINVAL, "--publish %s: '%s' is not an IP address", spec, ip);
+                pub->sandbox_port = sp;
+                snprintf(pub->text, sizeof pub->text, "%s", spec);
+                for (size_t k = 0; k < i; k++)
+                        if (sockaddr_port_equal(&p->publish[k].host, &pub->host))
+                                return error_set(e, EINVAL, "--publish %s: conflicts with --publish %s (same host "
+                                                 "address and port)", spec, p->publish[k].text);
+        }
+        p->n_publish = n;
+        for (size_t i = 0; i < m; i++) {
+                if (parse_port(o->host_ports[i], &p->host_ports[i]) < 0)
+                        return error_set(e, EINVAL, "--host-port %s: expected a port from 1 to 65535",
+                                         o->host_ports[i]);
+                if (p->host_ports[i] == EGRESS_PORT && p->net == NET_PROXY)
+                        return error_set(e, EINVAL, "--host-port %s: the egress proxy uses that port inside "
+                                         "the sandbox", o->host_ports[i]);
+                for (size_t k = 0; k < i; k++)
+                        if (p->host_ports[k] == p->host_ports[i])
+                                return error_set(e, EINVAL, "--host-port %s: given twice", o->host_ports[i]);
+        }
+        p->n_host_ports = m;
+        return 0;
+}
+
 /* The allowlist, and the variables that point clients at the proxy. One
  * port serves HTTP, CONNECT and SOCKS5 (told apart by the first byte). */
 static int build_network(const struct run_options *o, const struct build_env *be, struct policy *p,
                          struct moat_error *e)
 {
         size_t n = strv_length(o->allow);
+        int r;
         if (o->log_path) {
                 if (o->log_path[0] == '/')
                         p->log_path = strdup(o->log_path);
@@ -273,6 +368,8 @@ static int build_network(const struct run_options *o, const struct build_env *be
                         return error_set(e, EINVAL, "--log: records the egress proxy's decisions; it needs --allow "
                                          "or --net proxy");
         }
+        if ((r = build_ports(o, p, e)) < 0)
+                return r;
         if (p->net != NET_PROXY)
                 return 0;
         p->rules = calloc(n ? n : 1, sizeof *p->rules);
@@ -285,7 +382,6 @@ static int build_network(const struct run_options *o, const struct build_env *be
         }
         p->n_rules = n;
         char url[64];
-        int r;
         snprintf(url, sizeof url, "http://127.0.0.1:%d", EGRESS_PORT);
         static const char *const http_vars[] = { "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy" };
         for (size_t i = 0; i < ARRAY_SIZE(http_vars); i++)

@@ -23,6 +23,8 @@ void policy_free(struct policy *p)
         free(p->hostname);
         free(p->rules);
         free(p->log_path);
+        free(p->publish);
+        free(p->host_ports);
         memset(p, 0, sizeof *p);
         p->json_fd = -1;
 }

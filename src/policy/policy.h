@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "net/hostmatch.h"
@@ -63,6 +64,13 @@ enum weaker {
 
 enum tty_mode { TTY_AUTO, TTY_ALWAYS, TTY_NEVER };
 
+/* -p: the host reaches a server inside the sandbox. */
+struct publish {
+        struct sockaddr_storage host; /* where the host listens (127.0.0.1 unless named) */
+        uint16_t sandbox_port;        /* 127.0.0.1:PORT inside the sandbox */
+        char text[96];                /* as written */
+};
+
 struct policy {
         char **argv;          /* the command; argv[0] looked up on the sandbox PATH */
         char *workdir;        /* absolute, inside the sandbox */
@@ -82,6 +90,10 @@ struct policy {
         struct host_rule *rules; /* NET_PROXY: the allowlist, parsed */
         size_t n_rules;
         char *log_path;       /* --log: JSON lines of every egress decision */
+        struct publish *publish;
+        size_t n_publish;
+        uint16_t *host_ports; /* --host-port: the host's 127.0.0.1:PORT, reachable from inside */
+        size_t n_host_ports;
         int json_fd;          /* -1: no JSON result; else where to write it */
         bool json_stdout;     /* print the JSON result on stdout after the run */
 };

@@ -68,17 +68,50 @@ static void loopback_up(int ctl)
 /* The egress proxy's listener is made here, inside the sandbox's network
  * namespace, and handed to the supervisor: an unprivileged supervisor cannot
  * enter this namespace, but a socket keeps the namespace it was made in. */
-static void send_proxy_listener(int ctl)
+static void send_listener(int ctl, uint16_t port, int tag)
 {
         _cleanup_close_ int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(EGRESS_PORT),
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
         if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) < 0 || listen(s, 1024) < 0)
-                exec_fail(ctl, 125, errno, "creating the egress proxy's listener: %s", strerror(errno));
-        struct msg m = { .type = MSG_LISTENER };
+                exec_fail(ctl, 125, errno, "listening on 127.0.0.1:%u inside the sandbox: %s", port, strerror(errno));
+        struct msg m = { .type = MSG_LISTENER, .status = tag };
         if (msg_send(ctl, &m, s) < 0)
                 _exit(125);
-        log_step("egress proxy listening at 127.0.0.1:%d inside the sandbox", EGRESS_PORT);
+        log_step("listening at 127.0.0.1:%u inside the sandbox (%s)", port, tag ? "--host-port" : "egress proxy");
+}
+
+/* -p: a connection to 127.0.0.1:port inside, made here and handed out.
+ * Non-blocking: the supervisor's loop waits for it to complete. */
+static void answer_forward(int sock)
+{
+        struct forward_request req;
+        ssize_t n = recv(sock, &req, sizeof req, MSG_DONTWAIT);
+        if (n != sizeof req)
+                return;
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)req.port),
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        _cleanup_close_ int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        req.err = 0;
+        if (s < 0 || (connect(s, (struct sockaddr *)&a, sizeof a) < 0 && errno != EINPROGRESS))
+                req.err = errno ? errno : EIO;
+        struct iovec iov = { &req, sizeof req };
+        union {
+                char buf[CMSG_SPACE(sizeof(int))];
+                struct cmsghdr align;
+        } u;
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+        if (!req.err) {
+                memset(&u, 0, sizeof u);
+                mh.msg_control = u.buf;
+                mh.msg_controllen = sizeof u.buf;
+                struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+                c->cmsg_level = SOL_SOCKET;
+                c->cmsg_type = SCM_RIGHTS;
+                c->cmsg_len = CMSG_LEN(sizeof(int));
+                memcpy(CMSG_DATA(c), &s, sizeof(int));
+        }
+        (void)sendmsg(sock, &mh, MSG_NOSIGNAL);
 }
 
 static int open_pty(int ctl, int *ret_slave)
@@ -135,7 +168,9 @@ void init_main(const struct init_args *a)
                 log_step("network: loopback only");
         }
         if (p->net == NET_PROXY)
-                send_proxy_listener(ctl);
+                send_listener(ctl, EGRESS_PORT, 0);
+        for (size_t i = 0; i < p->n_host_ports; i++)
+                send_listener(ctl, p->host_ports[i], p->host_ports[i]);
 
         int slave = -1;
         if (use_pty) {
@@ -193,14 +228,17 @@ void init_main(const struct init_args *a)
          * kernel does not deliver to a namespace's init without a handler. */
         int exit_status = -1;
         for (;;) {
-                struct pollfd fds[2] = { { .fd = sfd, .events = POLLIN }, { .fd = ctl, .events = POLLIN } };
-                if (poll(fds, 2, -1) < 0) {
+                struct pollfd fds[3] = { { .fd = sfd, .events = POLLIN }, { .fd = ctl, .events = POLLIN },
+                                         { .fd = a->fwd_sock, .events = POLLIN } };
+                if (poll(fds, 3, -1) < 0) {
                         if (errno == EINTR)
                                 continue;
                         _exit(125);
                 }
                 if (fds[1].revents & (POLLHUP | POLLERR))
                         _exit(125); /* the supervisor is gone */
+                if (fds[2].revents & POLLIN)
+                        answer_forward(a->fwd_sock);
                 if (fds[1].revents & POLLIN) {
                         struct msg m;
                         if (msg_recv(ctl, &m, NULL) <= 0)

@@ -12,6 +12,7 @@ struct init_args {
         bool use_pty;
         bool landlock;
         int cgroup_fds[2];     /* init joins the cgroup through these, or -1 */
+        int fwd_sock;          /* -p: requests to connect inside arrive here, or -1 */
 };
 
 _Noreturn void init_main(const struct init_args *a);

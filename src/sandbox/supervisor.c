@@ -63,6 +63,11 @@ struct session {
         struct msg error; /* first MSG_ERROR, type 0 if none */
         struct egress *egress;
         int log_fd;       /* --log, or -1 */
+        int proxy_fd;     /* the proxy's listener from init, until the egress loop takes it */
+        struct egress_forward *forwards; /* -p and --host-port listeners */
+        size_t n_forwards, cap_forwards;
+        int listeners_pending; /* listeners init has still to send */
+        int fwd_sock;     /* our end of the pair init makes published connections on */
         char *weak_tmp;   /* weak mode: the private temporary directory */
         struct sandbox_result *res;
 };
@@ -151,14 +156,16 @@ static void handle_ctl(struct session *s)
                 }
                 break;
         case MSG_LISTENER:
-                if (fd >= 0 && !s->egress && s->p->net == NET_PROXY) {
-                        struct egress_config ec = { .rules = s->p->rules, .n_rules = s->p->n_rules, .listen_fd = fd,
-                                                    .log_fd = s->log_fd };
-                        if (egress_start(&ec, &s->egress) == 0)
-                                fd = -1;
-                        else
-                                log_error("could not start the egress proxy: the sandbox has no way out");
+                /* status 0: the proxy's; otherwise a --host-port's port. */
+                if (fd >= 0 && m.status == 0 && s->proxy_fd < 0) {
+                        s->proxy_fd = fd;
+                        fd = -1;
+                } else if (fd >= 0 && s->n_forwards < s->cap_forwards) {
+                        s->forwards[s->n_forwards++] = (struct egress_forward){ FWD_HOST_PORT, fd,
+                                                                                 (uint16_t)m.status };
+                        fd = -1;
                 }
+                s->listeners_pending--;
                 break;
         case MSG_GO:
         case MSG_SIGNAL:
@@ -334,6 +341,59 @@ static void weak_cleanup(const char *dir)
                 waitpid(pid, NULL, 0);
 }
 
+/* -p: the host listeners are bound before anything starts, so a taken port
+ * is one clear error; init gets one end of a pair to make the connections
+ * inside on. */
+static int open_publish(struct session *s, int *ret_init_end, struct moat_error *e)
+{
+        const struct policy *p = s->p;
+        s->cap_forwards = p->n_publish + p->n_host_ports;
+        if (!s->cap_forwards)
+                return 0;
+        s->forwards = calloc(s->cap_forwards, sizeof *s->forwards);
+        if (!s->forwards)
+                return -ENOMEM;
+        for (size_t i = 0; i < p->n_publish; i++) {
+                const struct publish *pub = &p->publish[i];
+                int fd = socket(pub->host.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+                int one = 1;
+                socklen_t len = pub->host.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+                if (fd < 0)
+                        return error_set(e, errno, "--publish %s: %s", pub->text, strerror(errno));
+                setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+                if (bind(fd, (const struct sockaddr *)&pub->host, len) < 0 || listen(fd, 512) < 0) {
+                        int err = errno;
+                        close(fd);
+                        if (err == EADDRINUSE)
+                                return error_set(e, err, "--publish %s: the host port is already in use", pub->text);
+                        return error_set(e, err, "--publish %s: %s", pub->text, strerror(err));
+                }
+                s->forwards[s->n_forwards++] = (struct egress_forward){ FWD_PUBLISH, fd, pub->sandbox_port };
+        }
+        if (p->n_publish) {
+                int pair[2];
+                if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+                        return error_set(e, errno, "socketpair: %s", strerror(errno));
+                s->fwd_sock = pair[0];
+                *ret_init_end = pair[1];
+        }
+        return 0;
+}
+
+static void close_network(struct session *s)
+{
+        for (size_t i = 0; i < s->n_forwards; i++)
+                close(s->forwards[i].listen_fd);
+        free(s->forwards);
+        s->forwards = NULL;
+        s->n_forwards = 0;
+        if (s->proxy_fd >= 0)
+                close(s->proxy_fd);
+        if (s->fwd_sock >= 0)
+                close(s->fwd_sock);
+        s->proxy_fd = s->fwd_sock = -1;
+}
+
 /* Keeps the refusals for the result and prints the one-line summary. */
 static void collect_decisions(struct session *s)
 {
@@ -443,7 +503,16 @@ int sandbox_run(const struct policy *p, struct sandbox_result *res, struct moat_
                 sigaddset(&mask, relayed[i]);
         sigprocmask(SIG_BLOCK, &mask, &old);
 
-        struct session s = { .p = p, .res = res, .pidfd = -1, .ctl = -1, .sfd = -1, .tfd = -1, .log_fd = -1 };
+        struct session s = { .p = p, .res = res, .pidfd = -1, .ctl = -1, .sfd = -1, .tfd = -1, .log_fd = -1,
+                             .proxy_fd = -1, .fwd_sock = -1 };
+        int init_fwd = -1;
+        if ((r = open_publish(&s, &init_fwd, e)) < 0) {
+                sigprocmask(SIG_SETMASK, &old, NULL);
+                close_network(&s);
+                cgroup_destroy(&cg);
+                stubs_remove(&stubs);
+                return r;
+        }
         if (p->log_path) {
                 s.log_fd = open(p->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
                 if (s.log_fd < 0) {
@@ -477,7 +546,7 @@ int sandbox_run(const struct policy *p, struct sandbox_result *res, struct moat_
         if (p->net != NET_HOST)
                 flags |= CLONE_NEWNET;
         struct init_args ia = { .policy = p, .ctl = pair[1], .use_pty = s.use_pty, .landlock = landlock,
-                                .cgroup_fds = { -1, -1 } };
+                                .cgroup_fds = { -1, -1 }, .fwd_sock = init_fwd };
         if (cg.kind != CGROUP_NONE && cgroup_open_self_attach(&cg, ia.cgroup_fds) < 0)
                 log_step("could not open the cgroup for joining; rlimits only");
         int pidfd = -1;
@@ -488,6 +557,8 @@ int sandbox_run(const struct policy *p, struct sandbox_result *res, struct moat_
                 init_main(&ia);
         }
         close(pair[1]);
+        if (init_fwd >= 0)
+                close(init_fwd);
         for (int i = 0; i < 2; i++)
                 if (ia.cgroup_fds[i] >= 0)
                         close(ia.cgroup_fds[i]);
@@ -527,6 +598,21 @@ int sandbox_run(const struct policy *p, struct sandbox_result *res, struct moat_
                 while (!s.have_pty && !s.ctl_eof && !s.error.type)
                         handle_ctl(&s);
         }
+        /* The network helpers (proxy, forwards) run before the command. */
+        s.listeners_pending = (p->net == NET_PROXY ? 1 : 0) + (int)p->n_host_ports;
+        while (s.listeners_pending > 0 && !s.ctl_eof && !s.error.type)
+                handle_ctl(&s);
+        if (!s.error.type && (s.proxy_fd >= 0 || s.n_forwards)) {
+                struct egress_config ec = { .rules = p->rules, .n_rules = p->n_rules, .listen_fd = s.proxy_fd,
+                                            .log_fd = s.log_fd, .forwards = s.forwards, .n_forwards = s.n_forwards,
+                                            .init_sock = s.fwd_sock };
+                if (egress_start(&ec, &s.egress) < 0) {
+                        r = error_set(e, EIO, "could not start the egress proxy and port forwards");
+                        goto out;
+                }
+                s.proxy_fd = -1;
+                s.n_forwards = 0;
+        }
         struct msg go = { .type = MSG_GO };
         (void)msg_send(s.ctl, &go, -1);
         log_step("starting the command");
@@ -561,6 +647,7 @@ out:
         }
         if (s.log_fd >= 0)
                 close(s.log_fd);
+        close_network(&s);
         if (s.weak_tmp)
                 weak_cleanup(s.weak_tmp);
         free(s.weak_tmp);

@@ -68,19 +68,21 @@ static void rule_addr_is(const char *text, const char *addr, unsigned prefix, ui
                 printf("#   got kind %d %s/%u port %u\n", r.kind, buf, r.prefix, r.port);
 }
 
-/* The message must name the rule as written, be one line and contain want. */
+/* The message must name the rule as written (control characters shown as
+ * '?'), be one line and contain want. */
 static void rule_err(const char *text, const char *want)
 {
         struct host_rule r;
         char err[256] = "", quoted[320];
         int ret = hostrule_parse(text, &r, err, sizeof err);
-        snprintf(quoted, sizeof quoted, "'%s': ", text);
-        for (char *q = quoted; *q; q++) /* control characters are shown as '?' */
+        snprintf(quoted, sizeof quoted, "'%s'", text);
+        for (char *q = quoted; *q; q++)
                 if ((unsigned char)*q < 0x20)
                         *q = '?';
-        bool ok = ret == -EINVAL && strncmp(err, quoted, strlen(quoted)) == 0 && strstr(err, want) &&
-                  !strchr(err, '\n');
-        tap_ok(ok, "rule '%s' refused: ...%s...", text, want);
+        size_t ql = strlen(quoted);
+        bool ok = ret == -EINVAL && strncmp(err, quoted, ql) == 0 && strncmp(err + ql, ": ", 2) == 0 &&
+                  strstr(err, want) && !strchr(err, '\n');
+        tap_ok(ok, "rule %s refused: ...%s...", quoted, want);
         if (!ok)
                 printf("#   got %d \"%s\"\n", ret, err);
 }
