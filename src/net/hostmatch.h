@@ -42,8 +42,9 @@ int hostrule_parse(const char *text, struct host_rule *ret, char *err, size_t er
  * or SOCKS): strips userinfo ("a@b" -> "b") and a trailing dot, decodes
  * percent-encoding, lowercases, converts IDNA to punycode, and turns IPv4 in
  * decimal, octal or hex forms ("2130706433", "0177.1", "0x7f.0.0.1") and
- * bracketed IPv6 into canonical text. Sets *ret_is_ip. Returns 0 or -EINVAL
- * (empty, too long, bad characters, bad escapes). */
+ * bracketed IPv6 into canonical text. Sets *ret_is_ip. Returns 0, -EINVAL
+ * (empty, too long, bad characters, bad escapes) or -ENOBUFS (out too small).
+ * The output normalises to itself. */
 int host_normalize(const char *in, char *out, size_t outsize, bool *ret_is_ip);
 
 enum match_result {
@@ -54,7 +55,10 @@ enum match_result {
 };
 
 /* Decides a normalised host name (or IP text) and port against the rules.
- * *ret_rule points at the deciding rule (NULL for MATCH_NONE). */
+ * A host not in host_normalize's output form is MATCH_NONE, so a caller that
+ * forgets to normalise fails closed. A rule without a port allows 80 and 443
+ * but denies every port. *ret_rule points at the deciding rule (NULL for
+ * MATCH_NONE). */
 enum match_result hostmatch_name(const struct host_rule *rules, size_t n, const char *host, uint16_t port,
                                  const struct host_rule **ret_rule);
 
