@@ -126,21 +126,21 @@ int cmd_run(int argc, char **argv)
         /* The environment's switch to the host's network (coco's spelling
          * too), for scripts that cannot add a flag. Loudly. */
         bool env_net = false;
-        const char *allow_net = getenv("MOAT_ALLOW_NETWORK");
+        const char *net_var = "MOAT_ALLOW_NETWORK";
+        const char *allow_net = getenv(net_var);
         if (!allow_net || !*allow_net)
-                allow_net = getenv("COCO_ALLOW_NETWORK");
+                allow_net = getenv(net_var = "COCO_ALLOW_NETWORK");
         if (allow_net && *allow_net && strcmp(allow_net, "0") != 0 && strcmp(allow_net, "false") != 0) {
                 if (o.net_set || o.allow) {
-                        log_error("MOAT_ALLOW_NETWORK is set and so is %s; drop one of them",
-                                  o.allow ? "--allow" : "--net");
+                        log_error("%s is set and so is %s; drop one of them", net_var, o.allow ? "--allow" : "--net");
                         run_options_free(&o);
                         return 125;
                 }
                 o.net = NET_HOST;
                 o.net_set = true;
                 env_net = true;
-                log_warn("MOAT_ALLOW_NETWORK is set: the command shares the host's network, including "
-                         "services on localhost");
+                log_warn("%s is set: the command shares the host's network, including services on localhost",
+                         net_var);
         }
         if (o.json_fd >= 0 && fcntl(o.json_fd, F_GETFD) < 0) {
                 log_error("--json-fd %d: not an open file descriptor (e.g. --json-fd 3 3>result.json)", o.json_fd);
