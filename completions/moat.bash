@@ -18,7 +18,7 @@ _moat() {
         run|explain)
                 if [[ $cur == -* ]]; then
                         COMPREPLY=($(compgen -W "--ro --rw --mount --tmpfs --no-cwd --workdir --protect --env
-                                --pass-env --net --allow --log --memory --pids --cpu-time --timeout --nofile --fsize --tmpfs-size
+                                --pass-env --net --allow --log --publish --host-port --memory --pids --cpu-time --timeout --nofile --fsize --tmpfs-size
                                 --tty --no-tty --json --json-fd --verbose --allow-weaker --help" -- "$cur"))
                 else
                         COMPREPLY=($(compgen -c -- "$cur"))
