@@ -798,6 +798,12 @@ static void forward_io(struct conn *c)
                 conn_close(c);
                 return;
         }
+        if (c->resp_done && c->resp.len) {
+                /* Bytes past the end of the response: never forwarded as if
+                 * they answered the client's next request. */
+                c->resp.len = 0;
+                c->res.keep_alive = false;
+        }
         if (flush(c->cfd, &c->out_c) < 0) {
                 conn_close(c);
                 return;
