@@ -519,6 +519,9 @@ static void start_tunnel(struct conn *c)
 static void start_forward(struct conn *c)
 {
         char out[BUF_SIZE];
+        /* Upstream gets the name that was decided on, not the spelling the
+         * client used ("allowed%2eTEST." becomes "allowed.test"). */
+        snprintf(c->req.host, sizeof c->req.host, "%s", c->host);
         ssize_t n = http_rewrite_request(c->in.data, &c->req, c->req.keep_alive, out, sizeof out);
         if (n < 0 || (size_t)n > sizeof c->out_u.data) {
                 http_error(c, 431, "request head too large to forward");
@@ -1277,8 +1280,9 @@ void egress_summary(const struct egress *eg, char *buf, size_t size)
                 log_escape(d->host, esc, sizeof esc);
                 if (count > 1)
                         snprintf(times, sizeof times, " x%zu", count);
-                int n = snprintf(buf + o, size - o, "%s %s:%u%s — %s", shown ? "," : "", esc, d->port, times,
-                                 d->reason);
+                bool v6 = strchr(d->host, ':') != NULL;
+                int n = snprintf(buf + o, size - o, "%s %s%s%s:%u%s — %s", shown ? "," : "", v6 ? "[" : "", esc,
+                                 v6 ? "]" : "", d->port, times, d->reason);
                 if (n < 0)
                         break;
                 o += (size_t)n;
