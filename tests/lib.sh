@@ -31,11 +31,29 @@ unlike() {
         if printf '%s' "$1" | grep -qE -- "$2"; then fail "$3"; diag "got: $1" "must not match: $2"; else pass "$3"; fi
 }
 
-# A fresh project directory owned by the caller; cd into it.
+# A fresh project directory owned by the caller; cd into it. The attack
+# probe is copied in as ./probe: the sandbox sees the project, not the
+# directory the tests were staged in.
 new_project() {
         PROJECT=$(mktemp -d /tmp/moat-proj.XXXXXX)
         _cleanup+=("rm -rf '$PROJECT'")
         cd "$PROJECT" || exit 1
+        PROBE_IN=""
+        if [ -n "$PROBE" ] && [ -x "$PROBE" ]; then
+                cp "$PROBE" "$PROJECT/probe" && PROBE_IN="$PROJECT/probe"
+        fi
+}
+
+# Passes when the probe ran and reported its attempts blocked: some BLOCKED
+# line and no ALLOWED one. A probe that did not run fails, never passes.
+blocked() { # output, description
+        if printf '%s' "$1" | grep -q ALLOWED; then
+                fail "$2"; diag "$(printf '%s' "$1" | grep ALLOWED)"
+        elif printf '%s' "$1" | grep -q BLOCKED; then
+                pass "$2"
+        else
+                fail "$2 (the probe did not run)"; diag "$1"
+        fi
 }
 
 # Runs moat, capturing stdout, stderr and status into OUT, ERR, RC.

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -126,6 +127,7 @@ struct egress {
         struct conn *graveyard;     /* closed during this batch */
         struct listener *listeners; /* the proxy's, then each forward's */
         size_t n_listeners;
+        bool paused;                /* listeners off: out of descriptors */
         struct conn **waiting;      /* PUBLISH connections waiting for init's socket, in order */
         size_t n_waiting, cap_waiting;
 };
@@ -190,6 +192,8 @@ static void log_decision(struct egress *eg, size_t i)
 
 /* ---- connection bookkeeping ------------------------------------------- */
 
+static void listeners_pause(struct egress *eg, bool pause);
+
 static int ep_set(struct egress *eg, int fd, struct end *e, uint32_t events, bool add)
 {
         struct epoll_event ev = { .events = events, .data.ptr = e };
@@ -233,6 +237,7 @@ static void conn_release(struct conn *c)
                 c->next->prev = c->prev;
         c->prev = c->next = NULL;
         eg->n_conns--;
+        listeners_pause(eg, false);
         c->dead = true;
         c->next_dead = eg->graveyard;
         eg->graveyard = c;
@@ -1062,15 +1067,32 @@ static void init_answered(struct egress *eg)
         ep_set(eg, fd, &c->uend, EPOLLOUT, true);
 }
 
+/* Out of descriptors: stop listening until a connection closes, instead of
+ * waking up forever on a connection that cannot be accepted. */
+static void listeners_pause(struct egress *eg, bool pause)
+{
+        if (eg->paused == pause)
+                return;
+        eg->paused = pause;
+        for (size_t i = 0; i < eg->n_listeners; i++) {
+                struct epoll_event ev = { .events = pause ? 0 : EPOLLIN, .data.ptr = &eg->listeners[i] };
+                epoll_ctl(eg->epfd, EPOLL_CTL_MOD, eg->listeners[i].fd, &ev);
+        }
+}
+
 static void accept_clients(struct egress *eg, struct listener *l)
 {
         for (;;) {
                 int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-                if (fd < 0)
+                if (fd < 0) {
+                        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                                listeners_pause(eg, true);
                         return;
+                }
                 if (eg->n_conns >= MAX_CONNS) {
                         close(fd);
-                        continue;
+                        listeners_pause(eg, true);
+                        return;
                 }
                 struct conn *c = conn_new(eg, fd);
                 if (!c) {
@@ -1137,6 +1159,13 @@ static void *loop_main(void *arg)
 
 int egress_start(const struct egress_config *cfg, struct egress **ret)
 {
+        /* Each tunnel holds six descriptors (two sockets, two pipes): take
+         * the whole hard limit the user has, not the usual soft 1024. */
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                (void)setrlimit(RLIMIT_NOFILE, &rl);
+        }
         struct egress *eg = calloc(1, sizeof *eg);
         if (!eg)
                 return -ENOMEM;

@@ -35,15 +35,15 @@ if command -v python3 >/dev/null; then
         python3 -m http.server "$port" --bind 127.0.0.1 >/dev/null 2>&1 & srv=$!
         _cleanup+=("kill $srv 2>/dev/null")
         sleep 0.5
-        out=$(weak -- "$PROBE" connect 127.0.0.1 "$port" 2>&1)
-        unlike "$out" ALLOWED "weak mode with --net none: no inet sockets"
+        out=$(weak -- ./probe connect 127.0.0.1 "$port" 2>&1)
+        blocked "$out" "weak mode with --net none: no inet sockets"
 fi
 sleep 300 & victim=$!
 _cleanup+=("kill $victim 2>/dev/null")
-out=$(weak -- "$PROBE" signal "$victim" 2>&1)
-unlike "$out" ALLOWED "weak mode: host processes cannot be signalled (Landlock scope)"
-out=$(weak -- "$PROBE" syscalls 2>&1)
-unlike "$out" ALLOWED "weak mode: the seccomp filter is in force"
+out=$(weak -- ./probe signal "$victim" 2>&1)
+blocked "$out" "weak mode: host processes cannot be signalled (Landlock scope)"
+out=$(weak -- ./probe syscalls 2>&1)
+blocked "$out" "weak mode: the seccomp filter is in force"
 out=$(weak --mount /usr:/elsewhere -- true 2>&1); rc=$?
 is "$rc" 125 "weak mode refuses what it cannot do (moving a mount)"
 

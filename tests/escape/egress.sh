@@ -1,0 +1,324 @@
+#!/bin/bash
+# Attacks on the egress proxy from inside the sandbox: going around it,
+# spelling a forbidden host so that it reads as an allowed one, and
+# smuggling a second host past the decision. Each asserts that the
+# forbidden thing did not happen (the server saw nothing, or the probe was
+# blocked) and, where the proxy is involved, that it refused. Servers are
+# on loopback only (and on this machine's own address for the no-route
+# test); test names resolve through tests/egress-helpers.sh's hosts file.
+. "${TESTS}/lib.sh"
+require_sandbox
+new_project
+. "${TESTS}/egress-helpers.sh"
+require_python
+require_with_hosts
+write_clients
+
+# probe must be inside the project to run inside the sandbox. A sanitizer
+# build of it cannot run there (ASan's shadow memory exceeds RLIMIT_DATA):
+# then a python equivalent with the same output takes its place.
+cat >probe.py <<'EOF'
+import errno, socket, sys
+host, port = sys.argv[2], int(sys.argv[3])
+s = socket.socket(socket.AF_INET6 if ':' in host else socket.AF_INET)
+s.settimeout(3)
+name = 'connect(%s:%d)' % ('[%s]' % host if ':' in host else host, port)
+try:
+    s.connect((host, port))
+    print('ALLOWED ' + name)
+except socket.timeout:
+    print('BLOCKED %s ETIMEDOUT' % name)
+except OSError as e:
+    print('BLOCKED %s %s' % (name, errno.errorcode.get(e.errno, e.errno)))
+EOF
+probe=(./probe)
+[ -n "$PROBE" ] && [ -x "$PROBE" ] && cp "$PROBE" "$PROJECT/probe"
+run run -- ./probe connect 127.0.0.1 1
+if ! printf '%s' "$OUT" | grep -qE '^(BLOCKED|ALLOWED)'; then
+        diag "the probe does not run in the sandbox (${ERR%%$'\n'*}): using probe.py"
+        probe=("$PY_IN" probe.py)
+fi
+
+for f in index.html control first second tunnel userinfo mismatch; do echo "$f" >"$EGRESS_WORK/www/$f"; done
+start_server web http --bind 127.0.0.1 --bind ::1 || { fail "the HTTP test server starts on 127.0.0.1 and ::1"; done_testing; exit; }
+P=$web_port
+ALLOW=(--allow "allowed.test:$P" --allow "127.0.0.1:$P")
+# Did any request reach the server since the log was last cleared?
+reached() { [ -s "$EGRESS_WORK/web.log" ]; }
+clear_log() { : >"$EGRESS_WORK/web.log"; }
+
+# ---- around the proxy ----------------------------------------------------------
+
+hrun run "${ALLOW[@]}" -- "${probe[@]}" connect 127.0.0.1 "$P"
+like "$OUT" "^BLOCKED" "direct TCP to the host's 127.0.0.1:$P is blocked ($OUT)"
+hrun run "${ALLOW[@]}" -- "${probe[@]}" connect ::1 "$P"
+like "$OUT" "^BLOCKED" "direct TCP to the host's [::1]:$P is blocked ($OUT)"
+# This machine's own non-loopback address, with a server on it.
+own=$(ip -4 -o addr show scope global 2>/dev/null | awk '{print $4}' | cut -d/ -f1 | head -1)
+if [ -n "$own" ] && start_server own echo --bind "$own"; then
+        if "$PY_IN" -c "import socket; socket.create_connection(('$own', $own_port), timeout=2)" 2>/dev/null; then
+                : >"$EGRESS_WORK/own.log"
+                hrun run "${ALLOW[@]}" -- "${probe[@]}" connect "$own" "$own_port"
+                like "$OUT" "^BLOCKED" "no route to this machine's address $own ($OUT)"
+                sleep 0.2
+                is "$(server_log own)" "" "and the server there saw no connection"
+        else
+                skip "this machine's address $own is not reachable from the host itself"
+        fi
+else
+        skip "no non-loopback IPv4 address on this machine"
+fi
+
+# UDP and DNS: no resolver inside, no datagram gets out.
+hrun run "${ALLOW[@]}" -- sh -c 's=$(date +%s%N); getent hosts allowed.test; r=$?; echo "rc=$r ms=$((($(date +%s%N) - s) / 1000000))"'
+like "$OUT" "^rc=[1-9]" "getent hosts allowed.test fails inside (no resolver)"
+ms=$(printf '%s' "$OUT" | grep -oE 'ms=[0-9]+' | cut -d= -f2)
+[ -n "$ms" ] && [ "$ms" -lt 1000 ] && pass "and fails fast (${ms} ms)" || fail "and fails fast (${ms:-?} ms)"
+
+start_server udp udp || fail "the UDP test server starts"
+if "$PY_IN" "$PROJECT/udp.py" 127.0.0.1 "$udp_port" | grep -q ANSWER; then
+        : >"$EGRESS_WORK/udp.log"
+        hrun run "${ALLOW[@]}" -- "$PY_IN" udp.py 127.0.0.1 "$udp_port"
+        like "$OUT" "^(NOANSWER|ERROR)" "a UDP datagram to the host's 127.0.0.1:$udp_port gets no answer ($OUT)"
+        is "$(server_log udp)" "" "and never reaches it"
+else
+        skip "the UDP server does not answer on the host"
+fi
+hrun run "${ALLOW[@]}" -- "$PY_IN" udp.py 127.0.0.53 53
+like "$OUT" "^(NOANSWER|ERROR)" "a DNS query to 127.0.0.53:53 gets no answer ($OUT)"
+ns=$(awk '$1 == "nameserver" {print $2; exit}' /etc/resolv.conf 2>/dev/null)
+if [ -n "$ns" ]; then
+        hrun run "${ALLOW[@]}" -- "$PY_IN" udp.py "$ns" 53
+        like "$OUT" "^(NOANSWER|ERROR)" "a DNS query to the host's nameserver $ns gets no answer ($OUT)"
+else
+        skip "no nameserver in /etc/resolv.conf"
+fi
+
+# ---- loopback, spelled every way, when only allowed.test is allowed -----------
+
+clear_log
+if command -v curl >/dev/null; then
+        for u in "127.0.0.1" "2130706433" "0x7f.1" "0177.0.0.1" "[::1]" "[::ffff:127.0.0.1]" "localhost"; do
+                hrun run --allow "allowed.test:$P" -- curl -sS -o /dev/null -w '%{http_code}' --noproxy '' \
+                        --max-time 10 "http://$u:$P/"
+                is "$OUT" 403 "curl http://$u:$P/ through the proxy: 403"
+        done
+else
+        skip "curl not installed"
+fi
+# The same spellings as raw bytes: curl may tidy some of them up first.
+# 0.0.0.0 and :: reach this machine's loopback when connected to.
+for u in "127.0.0.1" "2130706433" "0x7f.1" "0177.0.0.1" "0x7f000001" "127.1" "[::1]" "[::ffff:127.0.0.1]" \
+        "[::ffff:7f00:1]" "[0:0:0:0:0:ffff:7f00:1]" "localhost" "LOCALHOST." "%31%32%37.0.0.1" "%6cocalhost" \
+        "0.0.0.0" "0" "[::]" "[::ffff:0.0.0.0]"; do
+        hrun run --allow "allowed.test:$P" -- "$PY_IN" raw.py "GET http://$u:$P/ HTTP/1.1\r\nHost: $u:$P\r\n\r\n"
+        st=$(http_status "$OUT")
+        is "$st" 403 "raw GET http://$u:$P/: 403"
+done
+reached && { fail "the server saw none of them"; diag "$(server_log web)"; } || pass "the server saw none of them"
+
+# ---- names: only the one the rule means ---------------------------------------
+
+clear_log
+hrun run --allow "allowed.test:$P" -- "$PY_IN" raw.py "GET http://allowed.test:$P/ HTTP/1.1\r\nHost: allowed.test:$P\r\n\r\n"
+is "$(http_status "$OUT")" 403 "an allowed name that resolves to loopback, without an address rule: 403"
+like "$OUT" "resolves to 127\.0\.0\.1" "the reason says where it resolves"
+reached && fail "the server saw nothing" || pass "the server saw nothing"
+
+hrun run --allow "six.test:$P" -- "$PY_IN" raw.py "GET http://six.test:$P/ HTTP/1.1\r\nHost: six.test:$P\r\n\r\n"
+like "$OUT" "RESPONSE 1: HTTP/1.1 403" "an allowed name that resolves to ::1: 403"
+like "$OUT" "resolves to ::1" "the reason says where it resolves"
+hrun run --allow "zero.test:$P" --allow "127.0.0.1:$P" -- "$PY_IN" raw.py "GET http://zero.test:$P/ HTTP/1.1\r\nHost: zero.test:$P\r\n\r\n"
+like "$OUT" "RESPONSE 1: HTTP/1.1 403" "an allowed name that resolves to 0.0.0.0 (which is this machine), even with 127.0.0.1:$P allowed: 403"
+like "$OUT" "resolves to 0\.0\.0\.0" "the reason says where it resolves"
+hrun run --allow "allowed.test:$P" --allow 127.0.0.1 -- "$PY_IN" raw.py "GET http://allowed.test:$P/ HTTP/1.1\r\nHost: allowed.test:$P\r\n\r\n"
+like "$OUT" "RESPONSE 1: HTTP/1.1 403" "an address rule without a port covers 80 and 443, not $P"
+like "$OUT" "resolves to 127\.0\.0\.1" "the reason says where it resolves"
+hrun run "${ALLOW[@]}" --allow '!127.0.0.1' -- "$PY_IN" raw.py "GET http://allowed.test:$P/ HTTP/1.1\r\nHost: allowed.test:$P\r\n\r\n"
+like "$OUT" "RESPONSE 1: HTTP/1.1 403" "a deny address rule wins over the allow for the address a name resolves to"
+reached && { fail "the server saw none of them"; diag "$(server_log web)"; } || pass "the server saw none of them"
+
+WILD=(--allow "*.allowed.test:$P" --allow "127.0.0.1:$P")
+hrun run "${WILD[@]}" -- "$PY_IN" raw.py "GET http://sub.allowed.test:$P/ HTTP/1.1\r\nHost: sub.allowed.test:$P\r\n\r\n"
+is "$(http_status "$OUT")" 200 "*.allowed.test allows sub.allowed.test (the control)"
+clear_log
+for h in allowed.test evilallowed.test allowed.test.evil.test; do
+        hrun run "${WILD[@]}" -- "$PY_IN" raw.py "GET http://$h:$P/ HTTP/1.1\r\nHost: $h:$P\r\n\r\n"
+        is "$(http_status "$OUT")" 403 "*.allowed.test does not allow $h"
+done
+hrun run "${WILD[@]}" --allow '!sub.allowed.test' -- "$PY_IN" raw.py "GET http://sub.allowed.test:$P/ HTTP/1.1\r\nHost: sub.allowed.test:$P\r\n\r\n"
+like "$OUT" "RESPONSE 1: HTTP/1.1 403" "!sub.allowed.test (no port) wins over *.allowed.test:$P"
+like "$OUT" "denied by rule !sub\.allowed\.test" "the reason names the deny rule"
+reached && { fail "the server saw none of them"; diag "$(server_log web)"; } || pass "the server saw none of them"
+
+# ---- one host to the proxy, another to the server ------------------------------
+
+hrun run "${ALLOW[@]}" -- "$PY_IN" raw.py "GET http://allowed.test:$P/control HTTP/1.1\r\nHost: allowed.test:$P\r\n\r\n"
+is "$(http_status "$OUT")" 200 "a raw request with a matching Host header passes (the control)"
+clear_log
+hrun run "${ALLOW[@]}" -- "$PY_IN" raw.py "GET http://allowed.test:$P/mismatch HTTP/1.1\r\nHost: evil.test\r\n\r\n"
+is "$(http_status "$OUT")" 400 "a Host header naming another host: 400"
+unlike "$(server_log web)" "evil|mismatch" "the server never sees evil.test"
+
+if command -v curl >/dev/null; then
+        hrun run "${ALLOW[@]}" -- curl -sS -o /dev/null -w '%{http_code}' --max-time 10 "http://allowed.test@evil.test:$P/userinfo"
+        is "$OUT" 403 "userinfo: http://allowed.test@evil.test:$P/ is decided as evil.test"
+fi
+hrun run "${ALLOW[@]}" -- "$PY_IN" raw.py "GET http://allowed.test@evil.test:$P/userinfo HTTP/1.1\r\nHost: evil.test:$P\r\n\r\n"
+is "$(http_status "$OUT")" 403 "userinfo in a raw absolute URL: 403"
+unlike "$(server_log web)" "userinfo" "the server never sees it"
+
+# The upstream is told the host that was decided on, in its canonical
+# spelling, not the client's: a server (or a CDN's default virtual host)
+# must never read a name the policy did not decide on.
+clear_log
+hrun run "${ALLOW[@]}" -- "$PY_IN" raw.py "GET http://allowed%2eTEST.:$P/index.html HTTP/1.1\r\n\r\n"
+is "$(http_status "$OUT")" 200 "allowed%2eTEST. normalises to allowed.test and is allowed"
+like "$(server_log web)" "host=allowed\.test:$P code" "the Host header sent upstream is the normalised name ($(server_log web | grep -oE 'host=[^ ]*'))"
+
+# A second host on a kept-alive connection is decided on its own.
+clear_log
+A="GET http://allowed.test:$P/first HTTP/1.1\r\nHost: allowed.test:$P\r\n\r\n"
+B="GET http://evil.test:$P/second HTTP/1.1\r\nHost: evil.test:$P\r\n\r\n"
+hrun run "${ALLOW[@]}" -- "$PY_IN" raw.py "$A" "$B"
+like "$OUT" "RESPONSE 1: HTTP/1.1 200" "kept alive: the first request, to allowed.test, gets 200"
+like "$OUT" "RESPONSE 2: HTTP/1.1 403" "the second, to evil.test on the same connection, gets 403"
+hrun run "${ALLOW[@]}" -- "$PY_IN" raw.py --pipeline "$A" "$B"
+like "$OUT" "RESPONSE 1: HTTP/1.1 200" "pipelined: the first gets 200"
+like "$OUT" "RESPONSE 2: HTTP/1.1 403" "pipelined: the second gets 403"
+is "$(server_log web | grep -c /first) $(server_log web | grep -c -E 'second|evil')" "2 0" \
+        "the server saw only the first requests"
+
+# A server that sends more than its response must not answer the client's
+# next request, which goes to another host (response queue poisoning).
+if start_server smug smuggle; then
+        S=$smug_port
+        hrun run "${ALLOW[@]}" --allow "allowed.test:$S" --allow "127.0.0.1:$S" -- "$PY_IN" raw.py \
+                "GET http://allowed.test:$S/one HTTP/1.1\r\nHost: allowed.test:$S\r\n\r\n" \
+                "GET http://allowed.test:$P/second HTTP/1.1\r\nHost: allowed.test:$P\r\n\r\n"
+        like "$OUT" "BODY 1: real" "a server that appends a response nobody asked for: its real answer arrives"
+        unlike "$OUT" "injected" "the appended response never reaches the client"
+        like "$OUT" "RESPONSE 2: HTTP/1.1 200|CLOSED 2" "and the client's connection goes on or closes; it does not hang"
+        like "$(server_log smug)" "smuggle GET /one" "(the server did answer)"
+else
+        fail "the smuggling test server starts"
+fi
+
+# ---- CONNECT and SOCKS5 ----------------------------------------------------------
+
+clear_log
+hrun run "${ALLOW[@]}" -- "$PY_IN" raw.py "CONNECT allowed.test:$P HTTP/1.1\r\nHost: allowed.test:$P\r\n\r\n" \
+        "GET /tunnel HTTP/1.1\r\nHost: allowed.test:$P\r\n\r\n"
+like "$OUT" "RESPONSE 2: HTTP/1.1 200" "CONNECT to allowed.test works (the control)"
+clear_log
+hrun run "${ALLOW[@]}" -- "$PY_IN" raw.py "CONNECT evil.test:$P HTTP/1.1\r\nHost: evil.test:$P\r\n\r\n" \
+        "GET /tunnel HTTP/1.1\r\nHost: evil.test:$P\r\n\r\n"
+is "$(http_status "$OUT")" 403 "CONNECT to evil.test:$P: 403"
+hrun run "${ALLOW[@]}" -- "$PY_IN" raw.py "CONNECT allowed.test@evil.test:$P HTTP/1.1\r\nHost: evil.test:$P\r\n\r\n" \
+        "GET /tunnel HTTP/1.1\r\nHost: evil.test:$P\r\n\r\n"
+like "$(http_status "$OUT")" "^4" "CONNECT allowed.test@evil.test:$P is refused ($(http_status "$OUT"))"
+reached && { fail "no refused tunnel reached the server"; diag "$(server_log web)"; } || pass "no refused tunnel reached the server"
+
+start_server echo echo || fail "the echo server starts"
+E=$echo_port
+hrun run --allow "allowed.test:$E" --allow "127.0.0.1:$E" -- "$PY_IN" socks.py 3 allowed.test "$E" hello
+is "$OUT" "REPLY 0
+ECHO hello" "SOCKS5 by name with the address rule works (the control)"
+: >"$EGRESS_WORK/echo.log"
+hrun run --allow "allowed.test:$E" -- "$PY_IN" socks.py 1 127.0.0.1 "$E" hello
+like "$OUT" "^REPLY [1-9]" "SOCKS5 to 127.0.0.1 by address (ATYP 1) when only a name is allowed: refused ($OUT)"
+hrun run --allow "allowed.test:$E" -- "$PY_IN" socks.py 4 ::1 "$E" hello
+like "$OUT" "^REPLY [1-9]" "SOCKS5 to ::1 (ATYP 4): refused ($OUT)"
+hrun run --allow "allowed.test:$E" -- "$PY_IN" socks.py 3 127.0.0.1 "$E" hello
+like "$OUT" "^REPLY [1-9]" "SOCKS5 with 127.0.0.1 as a name (ATYP 3): refused ($OUT)"
+sleep 0.2
+is "$(server_log echo)" "" "the echo server saw none of them"
+
+# ---- running the proxy out of descriptors ----------------------------------------
+
+# hold.py N: opens up to N connections to the proxy and keeps them open (at
+# the first error it stops and closes the last three), touches held.flag,
+# waits 3 s, then asks the proxy one more question: "ANSWER <status line>"
+# or "NOANSWER".
+cat >hold.py <<'EOF'
+import socket, sys, time
+held = []
+for _ in range(int(sys.argv[1])):
+    try:
+        held.append(socket.create_connection(('127.0.0.1', 3128), timeout=2))
+    except OSError:
+        for c in held[-3:]:  # descriptors for what follows
+            c.close()
+        del held[-3:]
+        break
+print('held %d' % len(held))
+open('held.flag', 'w').close()
+time.sleep(3)
+try:
+    s = socket.create_connection(('127.0.0.1', 3128), timeout=2)
+    s.sendall(b'GET http://evil.test/ HTTP/1.1\r\nHost: evil.test\r\n\r\n')
+    print('ANSWER %s' % s.recv(100).split(b'\r\n')[0].decode())
+except OSError:
+    print('NOANSWER')
+EOF
+# CPU time (user + system, in clock ticks) of a process.
+ticks() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $12 + $13}'; }
+# Runs hold.py N under moat (the remaining arguments are ulimit options for
+# it) and samples the supervisor's CPU while the connections are held. Sets
+# OUT and BUSY (ticks in 2 s; 200 is all of one CPU).
+hold() {
+        local n=$1 pid t0 t1
+        shift
+        rm -f "$PROJECT/held.flag"
+        (
+                ulimit "$@" || exit
+                h=$(ulimit -Hn)
+                [ "$h" = unlimited ] && h=65536
+                with_hosts_exec "$MOAT" run --nofile "$h" --allow "allowed.test:$P" -- "$PY_IN" hold.py "$n"
+        ) >"$PROJECT/hold.out" 2>&1 </dev/null &
+        pid=$!
+        _cleanup+=("kill $pid 2>/dev/null")
+        for _ in $(seq 100); do [ -e "$PROJECT/held.flag" ] && break; sleep 0.1; done
+        sleep 0.5
+        t0=$(ticks "$pid"); sleep 2; t1=$(ticks "$pid")
+        BUSY=999 # unmeasured: moat was gone
+        [ -n "$t0" ] && [ -n "$t1" ] && BUSY=$((t1 - t0))
+        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        OUT=$(cat "$PROJECT/hold.out")
+}
+hard=$(ulimit -Hn)
+if [ "$hard" = unlimited ] || [ "$hard" -ge 1024 ]; then
+        hold 100 -Sn 1024
+        like "$OUT" "ANSWER HTTP/1.1 403" "100 connections held: the proxy answers (the control)"
+        [ "$BUSY" -lt 60 ] && pass "and idles (${BUSY} ticks of CPU in 2 s)" || fail "and idles (${BUSY} ticks of CPU in 2 s)"
+        # With every limit at 1024 the supervisor runs out of descriptors: it
+        # must wait (or refuse), not spin on a listener it cannot accept from.
+        hold 1100 -n 1024
+        like "$OUT" "held [0-9]{3,}" "the sandbox opened its connections ($(echo "$OUT" | head -1))"
+        [ "$BUSY" -lt 60 ] && pass "a supervisor out of descriptors does not spin (${BUSY} ticks of CPU in 2 s)" ||
+                fail "a supervisor out of descriptors does not spin (${BUSY} ticks of CPU in 2 s)"
+else
+        skip "the hard open-files limit ($hard) is below 1024"
+fi
+# The common default soft limit of 1024 must not cap the proxy at a few
+# hundred connections when the hard limit allows more.
+if [ "$hard" = unlimited ] || [ "$hard" -ge 4096 ]; then
+        hold 1100 -Sn 1024
+        like "$OUT" "held 1100" "1100 connections held open to the proxy"
+        like "$OUT" "ANSWER HTTP/1.1 403" "the proxy still answers (soft limit 1024, hard $hard)"
+        [ "$BUSY" -lt 60 ] && pass "and does not spin (${BUSY} ticks of CPU in 2 s)" ||
+                fail "and does not spin (${BUSY} ticks of CPU in 2 s)"
+else
+        skip "the hard open-files limit ($hard) is below 4096: cannot test beyond the default soft limit"
+fi
+
+# ---- what a proxy does not take -------------------------------------------------
+
+clear_log
+hrun run "${ALLOW[@]}" -- "$PY_IN" raw.py "GET / HTTP/1.1\r\nHost: allowed.test:$P\r\n\r\n"
+is "$(http_status "$OUT")" 400 "an origin-form request (GET / HTTP/1.1): 400"
+reached && fail "and nothing is forwarded" || pass "and nothing is forwarded"
+
+done_testing

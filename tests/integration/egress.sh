@@ -1,0 +1,195 @@
+#!/bin/bash
+# `moat run --allow`: real clients that honour the proxy variables (curl,
+# python3 urllib, git, npm) reach allowed hosts through the egress proxy
+# over HTTP, CONNECT and SOCKS5; refusals are explained in the response,
+# the exit summary, --log and --json-fd; bad rules stop the run. Every
+# server is on loopback; the test names resolve through a hosts file
+# bind-mounted in a private mount namespace (tests/egress-helpers.sh).
+. "${TESTS}/lib.sh"
+require_sandbox
+new_project
+. "${TESTS}/egress-helpers.sh"
+require_python
+require_with_hosts
+write_clients
+
+have() { command -v "$1" >/dev/null; }
+
+# The files the servers hand out.
+echo "hello from allowed.test" >"$EGRESS_WORK/www/hello.txt"
+head -c $((50 * 1024 * 1024)) /dev/urandom >"$EGRESS_WORK/www/big.bin"
+big_sum=$(sha256sum "$EGRESS_WORK/www/big.bin" | cut -d' ' -f1)
+
+start_server web http || { fail "the HTTP test server starts"; done_testing; exit; }
+P=$web_port
+# allowed.test resolves to 127.0.0.1: the address rule lets the proxy
+# connect there, the name rule is what the client asks for.
+ALLOW=(--allow "allowed.test:$P" --allow "127.0.0.1:$P")
+
+# ---- plain HTTP through the forwarder ---------------------------------------
+
+if have curl; then
+        hrun run "${ALLOW[@]}" -- curl -sS --max-time 10 "http://allowed.test:$P/hello.txt"
+        is "$OUT" "hello from allowed.test" "curl: plain HTTP to an allowed host through the proxy"
+        like "$(server_log web)" "GET /hello.txt host=allowed.test:$P code=200" "the server saw the request for allowed.test"
+else
+        skip "curl not installed"
+fi
+
+hrun run "${ALLOW[@]}" -- "$PY_IN" -c "import urllib.request
+print(urllib.request.urlopen('http://allowed.test:$P/hello.txt', timeout=10).read().decode().strip())"
+is "$OUT" "hello from allowed.test" "python3 urllib: plain HTTP through the proxy"
+[ "$RC" = 0 ] || diag "$ERR"
+
+if have git; then
+        (
+                cd "$EGRESS_WORK" && git init -q --bare www/repo.git && git init -q src && cd src &&
+                        echo content >file && git add file &&
+                        git -c user.email=t@t -c user.name=t commit -qm "egress clone" &&
+                        git push -q ../www/repo.git HEAD:refs/heads/main &&
+                        git -C ../www/repo.git symbolic-ref HEAD refs/heads/main &&
+                        git -C ../www/repo.git update-server-info
+        ) >/dev/null 2>&1
+        hrun run "${ALLOW[@]}" -- sh -c "git clone -q http://allowed.test:$P/repo.git /tmp/clone &&
+                git -C /tmp/clone log --format=%s && cat /tmp/clone/file"
+        is "$OUT" "egress clone
+content" "git clone over dumb HTTP through the proxy"
+        [ "$RC" = 0 ] || diag "$ERR"
+else
+        skip "git not installed"
+fi
+
+# ---- HTTPS through CONNECT -------------------------------------------------
+
+if make_test_ca && start_server tls http --tls; then
+        T=$tls_port
+        cp "$EGRESS_WORK/ca.pem" "$PROJECT/ca.pem"
+        TALLOW=(--allow "allowed.test:$T" --allow "127.0.0.1:$T")
+        if have curl; then
+                hrun run "${TALLOW[@]}" -- curl -sS --max-time 10 --cacert ca.pem "https://allowed.test:$T/hello.txt"
+                is "$OUT" "hello from allowed.test" "curl: HTTPS through CONNECT, certificate checked against the test CA"
+                [ "$RC" = 0 ] || diag "$ERR"
+                hrun run "${TALLOW[@]}" -- curl -sS --max-time 10 "https://allowed.test:$T/hello.txt"
+                is "$RC" 60 "curl without the CA fails verification: the tunnel is end to end (curl status 60)"
+
+                start=$(date +%s%N)
+                hrun run "${TALLOW[@]}" -- sh -c "curl -sS --max-time 60 --cacert ca.pem -o /tmp/big.bin https://allowed.test:$T/big.bin &&
+                        sha256sum /tmp/big.bin"
+                ms=$((($(date +%s%N) - start) / 1000000))
+                is "${OUT%% *}" "$big_sum" "a 50 MB download through CONNECT arrives intact (${ms} ms)"
+        else
+                skip "curl not installed: HTTPS with curl"
+        fi
+
+        hrun run "${TALLOW[@]}" --env SSL_CERT_FILE="$PROJECT/ca.pem" -- "$PY_IN" -c "import urllib.request
+print(urllib.request.urlopen('https://allowed.test:$T/hello.txt', timeout=10).read().decode().strip())"
+        is "$OUT" "hello from allowed.test" "python3 urllib: HTTPS through CONNECT with SSL_CERT_FILE"
+        [ "$RC" = 0 ] || diag "$ERR"
+
+        # node itself ignores the proxy variables; npm honours them.
+        if have npm && have node; then
+                : >"$EGRESS_WORK/tls.log"
+                hrun run "${TALLOW[@]}" -- npm ping --registry "https://allowed.test:$T/" --cafile "$PROJECT/ca.pem" \
+                        --fetch-retries 0 --fetch-timeout 20000 --no-update-notifier
+                if [ "$RC" = 0 ]; then
+                        pass "npm ping through CONNECT with --cafile"
+                else
+                        fail "npm ping through CONNECT with --cafile"
+                        diag "$ERR"
+                fi
+                like "$(server_log tls)" "GET /-/ping" "the registry saw npm's ping"
+        else
+                skip "node/npm not installed"
+        fi
+else
+        skip "openssl could not make a test CA, or the TLS server did not start: HTTPS tests"
+fi
+
+# ---- SOCKS5 ------------------------------------------------------------------
+
+start_server echo echo || fail "the echo server starts"
+E=$echo_port
+hrun run --allow "allowed.test:$E" --allow "127.0.0.1:$E" -- "$PY_IN" socks.py 3 allowed.test "$E" hello
+is "$OUT" "REPLY 0
+ECHO hello" "SOCKS5 with a host name to a TCP echo server: hello comes back"
+like "$(server_log echo)" "connect from 127\.0\.0\.1" "the echo server saw the connection"
+if have curl; then
+        hrun run "${ALLOW[@]}" -- curl -sS --max-time 10 -x socks5h://127.0.0.1:3128 "http://allowed.test:$P/hello.txt"
+        is "$OUT" "hello from allowed.test" "curl -x socks5h:// through the proxy"
+fi
+
+# ---- refusals ----------------------------------------------------------------
+
+if have curl; then
+        : >"$EGRESS_WORK/web.log"
+        hrun run "${ALLOW[@]}" -- curl -sS -i --max-time 10 "http://evil.test:$P/hello.txt"
+        like "$OUT" "^HTTP/1\.1 403" "a host not allowed gets 403"
+        like "$OUT" "moat: not in allowed hosts" "the 403 body gives the reason"
+        like "$ERR" "moat: blocked 1 connection: evil\.test:$P — not in allowed hosts" \
+                "the exit summary on stderr names the host and the reason"
+        is "$(server_log web)" "" "the server saw nothing"
+
+        # An IPv6 host is written in brackets, or "2002:7f00:1:::80" could be read
+        # as several things.
+        hrun run "${ALLOW[@]}" -- curl -sS -o /dev/null --noproxy '' --max-time 10 "http://[::1]:$P/"
+        like "$ERR" "blocked 1 connection: \[::1\]:$P " "the exit summary writes an IPv6 host in brackets"
+
+        rm -f "$EGRESS_WORK/decisions.log"
+        hrun run "${ALLOW[@]}" --log "$EGRESS_WORK/decisions.log" --json-fd 3 -- sh -c \
+                "curl -sS -o /dev/null --max-time 10 http://allowed.test:$P/hello.txt;
+                 curl -sS -o /dev/null --max-time 10 http://evil.test:$P/x" 3>"$EGRESS_WORK/result.json"
+        checks=$("$PY_IN" - "$EGRESS_WORK/decisions.log" "$EGRESS_WORK/result.json" "$P" <<'EOF'
+import json, sys
+log, result, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+try:
+    lines = [json.loads(l) for l in open(log)]
+except Exception as e:
+    print('log unreadable: %s' % e); sys.exit()
+print('lines=%d' % len(lines))
+for d in lines:
+    print('%s %s:%s %s up=%s down=%s' % (d['proto'], d['host'], d['port'], d['decision'],
+                                         d['bytes_up'] > 0, d['bytes_down'] > 0))
+try:
+    r = json.loads(open(result).read())
+    for x in r.get('network_refusals', ['missing']):
+        print('refusal %s %s:%s %s' % (x['proto'], x['host'], x['port'], x['reason']))
+    print('allowed=%s' % r.get('network_allowed'))
+except Exception as e:
+    print('result unreadable: %s' % e)
+EOF
+        )
+        like "$checks" "lines=2" "--log: one JSON line per decision"
+        like "$checks" "http allowed\.test:$P allowed up=True down=True" "--log: the allowed request, with its bytes"
+        like "$checks" "http evil\.test:$P refused up=False down=False" "--log: the refused one"
+        like "$checks" "refusal http evil\.test:$P not in allowed hosts" "--json-fd: network_refusals lists it"
+        like "$checks" "allowed=1" "--json-fd: network_allowed counts the allowed one"
+        [ "$(printf '%s\n' "$checks" | grep -c refusal)" = 1 ] && pass "--json-fd: and only it" ||
+                { fail "--json-fd: and only it"; diag "$checks"; }
+else
+        skip "curl not installed: refusal tests"
+fi
+
+# ---- bad rules: status 125, one line naming the rule, nothing runs ---------
+
+bad_rule() { # description, moat arguments...
+        local what=$1
+        shift
+        rm -f ran
+        hrun run "$@" -- touch ran
+        is "$RC" 125 "$what: status 125"
+        [ "$(printf '%s\n' "$ERR" | grep -c .)" = 1 ] && pass "$what: one line" ||
+                { fail "$what: one line"; diag "$ERR"; }
+        [ -e ran ] && fail "$what: nothing ran" || pass "$what: nothing ran"
+}
+bad_rule "--allow 'exa mple'" --allow 'exa mple'
+like "$ERR" "exa mple" "and names the rule"
+bad_rule "--allow '*.com'" --allow '*.com'
+like "$ERR" "\*\.com" "and names the rule"
+bad_rule "--allow host:70000" --allow host:70000
+like "$ERR" "host:70000" "and names the rule"
+bad_rule "--allow 10.0.0.1/8" --allow 10.0.0.1/8
+like "$ERR" "10\.0\.0\.1/8" "and names the rule"
+bad_rule "--net none --allow x" --net none --allow x
+like "$ERR" "--allow" "and names the flag"
+
+done_testing
