@@ -20,6 +20,7 @@
 #include <netinet/in.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -128,6 +129,8 @@ struct egress {
         struct listener *listeners; /* the proxy's, then each forward's */
         size_t n_listeners;
         bool paused;                /* listeners off: out of descriptors */
+        struct sockaddr_storage *local; /* this machine's own addresses */
+        size_t n_local;
         struct conn **waiting;      /* PUBLISH connections waiting for init's socket, in order */
         size_t n_waiting, cap_waiting;
 };
@@ -408,6 +411,44 @@ static void start_resolve(struct conn *c)
 
 static void try_connect(struct conn *c);
 
+/* The addresses of this machine's own interfaces. A name resolving to one of
+ * them would reach services the host binds on every interface, which is the
+ * host's loopback by another door: refused unless an address rule names it. */
+static void load_local_addresses(struct egress *eg)
+{
+        struct ifaddrs *ifa = NULL;
+        if (getifaddrs(&ifa) < 0)
+                return;
+        size_t n = 0;
+        for (struct ifaddrs *i = ifa; i; i = i->ifa_next)
+                n += i->ifa_addr && (i->ifa_addr->sa_family == AF_INET || i->ifa_addr->sa_family == AF_INET6);
+        eg->local = calloc(n ? n : 1, sizeof *eg->local);
+        for (struct ifaddrs *i = ifa; eg->local && i; i = i->ifa_next) {
+                if (!i->ifa_addr || (i->ifa_addr->sa_family != AF_INET && i->ifa_addr->sa_family != AF_INET6))
+                        continue;
+                memcpy(&eg->local[eg->n_local++], i->ifa_addr,
+                       i->ifa_addr->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
+        }
+        freeifaddrs(ifa);
+}
+
+static bool is_local_address(const struct egress *eg, const struct sockaddr *sa)
+{
+        for (size_t i = 0; i < eg->n_local; i++) {
+                const struct sockaddr *l = (const struct sockaddr *)&eg->local[i];
+                if (l->sa_family != sa->sa_family)
+                        continue;
+                if (sa->sa_family == AF_INET &&
+                    ((const struct sockaddr_in *)l)->sin_addr.s_addr == ((const struct sockaddr_in *)sa)->sin_addr.s_addr)
+                        return true;
+                if (sa->sa_family == AF_INET6 &&
+                    memcmp(&((const struct sockaddr_in6 *)l)->sin6_addr, &((const struct sockaddr_in6 *)sa)->sin6_addr,
+                           sizeof(struct in6_addr)) == 0)
+                        return true;
+        }
+        return false;
+}
+
 static void resolved(struct egress *eg, struct resolve_job *j)
 {
         struct conn *c = j->c;
@@ -453,14 +494,20 @@ static void try_connect(struct conn *c)
                         ((struct sockaddr_in6 *)a->ai_addr)->sin6_port = htons(c->port);
                 else
                         continue;
+                char ip[INET6_ADDRSTRLEN] = "";
+                const void *p = a->ai_family == AF_INET ? (const void *)&((struct sockaddr_in *)a->ai_addr)->sin_addr
+                                                        : (const void *)&((struct sockaddr_in6 *)a->ai_addr)->sin6_addr;
+                inet_ntop(a->ai_family, p, ip, sizeof ip);
                 if (!hostmatch_address_ok(eg->cfg.rules, eg->cfg.n_rules, a->ai_addr, c->port)) {
-                        char ip[INET6_ADDRSTRLEN] = "";
-                        const void *p = a->ai_family == AF_INET
-                                                ? (const void *)&((struct sockaddr_in *)a->ai_addr)->sin_addr
-                                                : (const void *)&((struct sockaddr_in6 *)a->ai_addr)->sin6_addr;
-                        inet_ntop(a->ai_family, p, ip, sizeof ip);
                         snprintf(why, sizeof why, "resolves to %s (%s), which no address rule allows", ip,
                                  addr_class_name(addr_classify(a->ai_addr)));
+                        last_why = why;
+                        continue;
+                }
+                if (is_local_address(eg, a->ai_addr) &&
+                    hostmatch_name(eg->cfg.rules, eg->cfg.n_rules, ip, c->port, NULL) != MATCH_ALLOW) {
+                        snprintf(why, sizeof why, "resolves to %s, an address of this machine, which no address "
+                                 "rule allows", ip);
                         last_why = why;
                         continue;
                 }
@@ -1205,6 +1252,7 @@ int egress_start(const struct egress_config *cfg, struct egress **ret)
         epoll_ctl(eg->epfd, EPOLL_CTL_ADD, eg->stop_fd, &ev);
         ev.data.ptr = &eg->done_fd;
         epoll_ctl(eg->epfd, EPOLL_CTL_ADD, eg->done_fd, &ev);
+        load_local_addresses(eg);
         for (int i = 0; i < RESOLVERS; i++)
                 pthread_create(&eg->resolvers[i], NULL, resolver_main, eg);
         if (pthread_create(&eg->loop, NULL, loop_main, eg) != 0) {
@@ -1272,6 +1320,7 @@ void egress_free(struct egress *eg)
                 close(eg->listeners[i].fd);
         free(eg->listeners);
         free(eg->waiting);
+        free(eg->local);
         pthread_mutex_destroy(&eg->lock);
         pthread_cond_destroy(&eg->cond);
         free(eg->log);

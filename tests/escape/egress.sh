@@ -62,6 +62,18 @@ if [ -n "$own" ] && start_server own echo --bind "$own"; then
                 like "$OUT" "^BLOCKED" "no route to this machine's address $own ($OUT)"
                 sleep 0.2
                 is "$(server_log own)" "" "and the server there saw no connection"
+                # An allowed name that resolves to this machine's own address
+                # is the host's services by another door: refused.
+                echo "$own own.test" >>"$EGRESS_HOSTS"
+                hrun run --allow "own.test:$own_port" -- "$PY_IN" -c "
+import socket
+s = socket.create_connection(('127.0.0.1', 3128), timeout=5)
+s.sendall(b'CONNECT own.test:$own_port HTTP/1.1\\r\\nHost: own.test:$own_port\\r\\n\\r\\n')
+print(s.recv(200).decode(errors='replace').splitlines()[0])"
+                like "$OUT" "403" "an allowed name resolving to this machine's own address is refused ($OUT)"
+                like "$ERR" "an address of this machine" "and the summary says why"
+                sleep 0.2
+                is "$(server_log own)" "" "and the server there saw no connection"
         else
                 skip "this machine's address $own is not reachable from the host itself"
         fi
