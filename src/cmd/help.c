@@ -45,7 +45,7 @@ void help_run(const char *cmd)
         for (size_t i = 0; i < n; i++) {
                 char left[64];
                 snprintf(left, sizeof left, "%s%s%s", f[i].name, f[i].arg ? " " : "", f[i].arg ? f[i].arg : "");
-                printf("  %-28s %s\n", left, f[i].help);
+                printf("  %-32s %s\n", left, f[i].help);
         }
         printf("\nDefaults: no network, memory half of RAM, %d processes, %d open files,\n"
                "%d MiB tmpfs for /tmp and $HOME. 0 disables a limit.\n",
