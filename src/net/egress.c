@@ -240,6 +240,11 @@ static void conn_release(struct conn *c)
         if (c->next)
                 c->next->prev = c->prev;
         c->prev = c->next = NULL;
+        /* A published connection still waiting for init's socket: its slot
+         * in the queue stays (init answers in order) but no longer names it. */
+        for (size_t i = 0; i < eg->n_waiting; i++)
+                if (eg->waiting[i] == c)
+                        eg->waiting[i] = NULL;
         eg->n_conns--;
         listeners_pause(eg, false);
         c->dead = true;
@@ -1110,10 +1115,11 @@ static void init_answered(struct egress *eg)
         struct conn *c = eg->waiting[0];
         memmove(eg->waiting, eg->waiting + 1, (eg->n_waiting - 1) * sizeof *eg->waiting);
         eg->n_waiting--;
-        if (c->dead || ans.err || fd < 0) {
+        if (!c || c->dead || ans.err || fd < 0) {
                 if (fd >= 0)
                         close(fd);
-                conn_close(c);
+                if (c)
+                        conn_close(c);
                 return;
         }
         c->ufd = fd;

@@ -21,9 +21,19 @@ if wait_port "$hp"; then
         for i in $(seq 20); do curl -s -o /dev/null -w '%{http_code}\n' "http://127.0.0.1:$hp/" & done > codes.txt
         wait $(jobs -p | grep -v "^$sup$") 2>/dev/null
         is "$(grep -c 200 codes.txt)" 20 "20 concurrent connections through the published port"
+        # Clients that hang up before the connection inside is made must
+        # not take the supervisor down (a use-after-free found in review).
+        python3 -c "
+import socket
+for _ in range(300):
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b'\\x01\\0\\0\\0\\0\\0\\0\\0')
+    s.connect(('127.0.0.1', $hp)); s.close()"
+        sleep 0.3
+        is "$(curl -s "http://127.0.0.1:$hp/index.html")" published "300 clients hanging up at once leave the forward working"
 else
         fail "-p HOSTPORT:PORT reaches the server inside"
         skip "concurrent connections (the published port never answered)"
+        skip "clients hanging up"
 fi
 ss -ltn 2>/dev/null | grep -q "127.0.0.1:$hp " && pass "published on 127.0.0.1 unless an address is named" ||
         skip "ss is not available to check the bound address"
