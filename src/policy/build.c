@@ -107,7 +107,19 @@ static int host_path(const char *flag, const char *in, const char *cwd, char **r
                 if (!joined)
                         return -ENOMEM;
         }
-        char *real = realpath(joined ? joined : in, NULL);
+        const char *typed = joined ? joined : in;
+        char *real = realpath(typed, NULL);
+        /* A path inside the project that resolves outside it went through a
+         * symlink the project holds, maybe one a sandboxed tool planted:
+         * refuse rather than mount what it points at. */
+        _cleanup_free_ char *typed_norm = NULL;
+        if (real && path_normalize(typed, &typed_norm) == 0 && path_is_below_or_equal(typed_norm, cwd) &&
+            !path_is_below_or_equal(real, cwd)) {
+                int r = error_set(e, EXDEV, "%s %s: leads out of the project through a symlink (to %s); name the "
+                                  "target itself if you mean it", flag, in, real);
+                free(real);
+                return r;
+        }
         if (!real) {
                 int err = errno;
                 if (err == ENOENT || err == ENOTDIR)

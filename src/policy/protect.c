@@ -13,6 +13,7 @@ static const struct protected_path defaults[] = {
         { ".git/hooks", true, false, "git runs hooks on commit, checkout, merge and push" },
         { ".git/config", true, false, "core.fsmonitor, core.hooksPath, aliases and filters run commands" },
         { ".git/modules", false, false, "submodule repositories carry their own hooks and config" },
+        { ".git/commondir", false, false, "points git at another repository, whose config then runs" },
         { ".gitmodules", true, false, "submodule URLs and update commands (update = !cmd)" },
         { ".gitattributes", false, false, "selects filter and diff drivers that run programs" },
         { ".husky", false, false, "git hooks managed by husky (core.hooksPath)" },

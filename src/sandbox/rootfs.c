@@ -351,6 +351,32 @@ static int protect_parent_placeholder(int proj, const char *rel, const char *dst
         }
 }
 
+/* A protected path below the project root is pinned by its parents too:
+ * each parent directory is bound onto itself (read-write), and a mount point
+ * cannot be renamed or removed. Otherwise `mv .git .old; mkdir .git` would
+ * carry the read-only hooks away and leave a writable .git in their place. */
+static int pin_parents(int proj, const char *rel, const char *dst, struct moat_error *e)
+{
+        _cleanup_free_ char *prefix = strdup(rel);
+        if (!prefix)
+                return -ENOMEM;
+        for (char *c = strchr(prefix, '/'); c; c = strchr(c + 1, '/')) {
+                *c = '\0';
+                _cleanup_close_ int fd = path_open_beneath(proj, prefix, O_PATH | O_DIRECTORY | O_NOFOLLOW);
+                *c = '/';
+                if (fd < 0)
+                        return 0; /* missing or a symlink: handled by the caller */
+                struct statx stx;
+                if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx) == 0 &&
+                    (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
+                        continue; /* pinned already */
+                int r = bind_clone(fd, NULL, fd, false);
+                if (r < 0)
+                        return error_set(e, -r, "pinning the parents of %s: %s", dst, strerror(-r));
+        }
+        return 0;
+}
+
 /* Keeps an existing path inside the project read-only. The path is resolved
  * beneath the project without following symlinks; a symlink is itself pinned
  * (mounting over it makes it impossible to replace), and its target is
@@ -378,7 +404,16 @@ static int protect_path(const struct policy *p, int rootfd, const struct mount_e
                 return negerrno();
         if (m->skip_if_dir && S_ISDIR(st.st_mode))
                 return 0;
-        int r = bind_clone(fd, NULL, fd, true);
+        int r = pin_parents(proj, rel, m->dst, e);
+        if (r < 0)
+                return r;
+        /* Pinning put new mounts over the parents: open the path again so the
+         * read-only mount lands where it is visible. */
+        close(fd);
+        fd = path_open_beneath(proj, rel, O_PATH | O_NOFOLLOW);
+        if (fd < 0)
+                return error_set(e, -fd, "protected path %s: %s", m->dst, strerror(-fd));
+        r = bind_clone(fd, NULL, fd, true);
         if (r < 0)
                 return error_set(e, -r, "protecting %s: %s", m->dst, strerror(-r));
         if (S_ISLNK(st.st_mode)) {

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -68,6 +69,7 @@ struct session {
         size_t n_forwards, cap_forwards;
         int listeners_pending; /* listeners init has still to send */
         int fwd_sock;     /* our end of the pair init makes published connections on */
+        bool stop_requested; /* the user's Ctrl-Z without a pty: stop with the command */
         char *weak_tmp;   /* weak mode: the private temporary directory */
         struct sandbox_result *res;
 };
@@ -120,6 +122,7 @@ static void handle_signal(struct session *s, const struct signalfd_siginfo *si)
                         return; /* a Ctrl-Z meant for the sandbox arrives as a byte */
                 /* Without a terminal the command's group is orphaned and the
                  * kernel would drop SIGTSTP: stop it outright. */
+                s->stop_requested = true;
                 send_signal(s, SIGSTOP);
                 return;
         default:
@@ -147,7 +150,13 @@ static void handle_ctl(struct session *s)
                 s->have_status = true;
                 break;
         case MSG_STOPPED:
-                job_stop(s);
+                /* Only hand the terminal back for a stop the user made (a
+                 * Ctrl-Z): a command stopping itself must not suspend the
+                 * supervisor, and with it the timeout. */
+                if (s->have_pty || s->stop_requested) {
+                        s->stop_requested = false;
+                        job_stop(s);
+                }
                 break;
         case MSG_PTY:
                 if (fd >= 0 && !s->have_pty && pty_relay_start(&s->pty, fd, STDIN_FILENO, STDOUT_FILENO) == 0) {
@@ -492,7 +501,12 @@ int sandbox_run(const struct policy *p, struct sandbox_result *res, struct moat_
 
         struct cgroup cg = { 0 };
         char cgname[64];
-        snprintf(cgname, sizeof cgname, "moat-%d", (int)getpid());
+        /* Unique even when a killed run left its directory behind and the
+         * pid comes round again. */
+        struct timespec cgts;
+        clock_gettime(CLOCK_MONOTONIC, &cgts);
+        snprintf(cgname, sizeof cgname, "moat-%d-%lx", (int)getpid(),
+                 (unsigned long)cgts.tv_sec * 1000000000ul + (unsigned long)cgts.tv_nsec);
         if (cgroup_create("/sys/fs/cgroup", "/proc/self/cgroup", cgname, &p->limits, &cg) < 0)
                 memset(&cg, 0, sizeof cg);
         log_step("cgroup: %s", cg.kind == CGROUP_V2 ? "v2" : cg.kind == CGROUP_V1 ? "v1" : "none (rlimits only)");
@@ -514,7 +528,16 @@ int sandbox_run(const struct policy *p, struct sandbox_result *res, struct moat_
                 return r;
         }
         if (p->log_path) {
-                s.log_fd = open(p->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+                /* Never through a symlink or into a FIFO a sandbox could have
+                 * planted: a regular file, or a new one. */
+                struct stat lst;
+                s.log_fd = open(p->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW |
+                                                     O_NONBLOCK, 0600);
+                if (s.log_fd >= 0 && (fstat(s.log_fd, &lst) < 0 || !S_ISREG(lst.st_mode))) {
+                        close(s.log_fd);
+                        s.log_fd = -1;
+                        errno = EINVAL;
+                }
                 if (s.log_fd < 0) {
                         r = error_set(e, errno, "--log %s: %s", p->log_path, strerror(errno));
                         sigprocmask(SIG_SETMASK, &old, NULL);
@@ -593,13 +616,14 @@ int sandbox_run(const struct policy *p, struct sandbox_result *res, struct moat_
         s.ns = true;
         log_step("cloned the sandbox's init (pid %d on the host)", (int)pid);
 
+        /* init sends its listeners, then the pty master, before waiting
+         * for GO; count the listeners from here so none is missed. */
+        s.listeners_pending = (p->net == NET_PROXY ? 1 : 0) + (int)p->n_host_ports;
         if (s.use_pty) {
-                /* init sends the master before waiting for GO. */
                 while (!s.have_pty && !s.ctl_eof && !s.error.type)
                         handle_ctl(&s);
         }
         /* The network helpers (proxy, forwards) run before the command. */
-        s.listeners_pending = (p->net == NET_PROXY ? 1 : 0) + (int)p->n_host_ports;
         while (s.listeners_pending > 0 && !s.ctl_eof && !s.error.type)
                 handle_ctl(&s);
         if (!s.error.type && (s.proxy_fd >= 0 || s.n_forwards)) {

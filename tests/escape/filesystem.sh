@@ -48,6 +48,15 @@ run run -- sh -c 'echo "#!/bin/sh" > .git/hooks/pre-commit && echo WROTE'
 unlike "$OUT" WROTE "cannot plant a git hook"
 run run -- sh -c 'mv .git/hooks .git/hooks.old && echo MOVED; rm -rf .git/hooks && echo REMOVED'
 unlike "$OUT" "MOVED|REMOVED" "cannot move or remove .git/hooks"
+run run -- sh -c 'mv .git .git.old && echo MOVED'
+unlike "$OUT" "MOVED" "cannot move .git away (its parents are pinned)"
+run run --protect ci/deploy.sh -- sh -c 'mkdir -p ci; mv ci ci.old && echo MOVED'
+unlike "$OUT" MOVED "cannot move a protected path's parent away"
+ln -s "$secret_dir" planted
+run run --ro planted -- cat "$secret_dir/id_rsa"
+is "$RC" 125 "--ro through a symlink in the project that leads out of it is refused"
+unlike "$OUT" TOPSECRET "and nothing is read through it"
+rm -f planted
 run run -- sh -c 'echo "[core] fsmonitor = evil" >> .git/config && echo WROTE'
 unlike "$OUT" WROTE "cannot change .git/config"
 run run -- sh -c 'echo "echo pwned" > .envrc && echo WROTE'
