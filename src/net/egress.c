@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "net/http.h"
+#include "util/fdpass.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/macro.h"
@@ -1094,19 +1095,9 @@ static void forward_accepted(struct egress *eg, struct conn *c, const struct lis
 static void init_answered(struct egress *eg)
 {
         struct forward_request ans;
-        struct iovec iov = { &ans, sizeof ans };
-        union {
-                char buf[CMSG_SPACE(sizeof(int))];
-                struct cmsghdr align;
-        } u;
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
-        ssize_t n = recvmsg(eg->cfg.init_sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-        if (n <= 0)
+        int fd;
+        if (fdpass_recv(eg->cfg.init_sock, &ans, sizeof ans, &fd, MSG_DONTWAIT) <= 0)
                 return;
-        int fd = -1;
-        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-        if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
-                memcpy(&fd, CMSG_DATA(cm), sizeof fd);
         if (!eg->n_waiting) {
                 if (fd >= 0)
                         close(fd);

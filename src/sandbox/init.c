@@ -23,6 +23,7 @@
 #include "sandbox/exec.h"
 #include "sandbox/proto.h"
 #include "sandbox/rootfs.h"
+#include "util/fdpass.h"
 #include "util/log.h"
 
 static int write_file(const char *path, const char *s)
@@ -95,23 +96,7 @@ static void answer_forward(int sock)
         req.err = 0;
         if (s < 0 || (connect(s, (struct sockaddr *)&a, sizeof a) < 0 && errno != EINPROGRESS))
                 req.err = errno ? errno : EIO;
-        struct iovec iov = { &req, sizeof req };
-        union {
-                char buf[CMSG_SPACE(sizeof(int))];
-                struct cmsghdr align;
-        } u;
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-        if (!req.err) {
-                memset(&u, 0, sizeof u);
-                mh.msg_control = u.buf;
-                mh.msg_controllen = sizeof u.buf;
-                struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-                c->cmsg_level = SOL_SOCKET;
-                c->cmsg_type = SCM_RIGHTS;
-                c->cmsg_len = CMSG_LEN(sizeof(int));
-                memcpy(CMSG_DATA(c), &s, sizeof(int));
-        }
-        (void)sendmsg(sock, &mh, MSG_NOSIGNAL);
+        (void)fdpass_send(sock, &req, sizeof req, req.err ? -1 : s);
 }
 
 static int open_pty(int ctl, int *ret_slave)
