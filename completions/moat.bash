@@ -17,7 +17,7 @@ _moat() {
         case ${COMP_WORDS[1]} in
         run|explain)
                 if [[ $cur == -* ]]; then
-                        COMPREPLY=($(compgen -W "--ro --rw --mount --tmpfs --no-cwd --workdir --protect --env
+                        COMPREPLY=($(compgen -W "--ro --rw --mount --tmpfs --no-cwd --workdir --protect --git-write --env
                                 --pass-env --net --allow --log --publish --host-port --memory --pids --cpu-time --timeout --nofile --fsize --tmpfs-size
                                 --tty --no-tty --json --json-fd --verbose --allow-weaker --help" -- "$cur"))
                 else

@@ -9,7 +9,7 @@
 #include "util/strv.h"
 
 enum flag_id {
-        F_RO, F_RW, F_MOUNT, F_TMPFS, F_NO_CWD, F_WORKDIR, F_PROTECT,
+        F_RO, F_RW, F_MOUNT, F_TMPFS, F_NO_CWD, F_WORKDIR, F_PROTECT, F_GIT_WRITE,
         F_ENV, F_PASS_ENV, F_NET, F_ALLOW, F_LOG, F_PUBLISH, F_HOST_PORT,
         F_MEMORY, F_PIDS, F_CPU_TIME, F_TIMEOUT, F_NOFILE, F_FSIZE, F_TMPFS_SIZE,
         F_TTY, F_NO_TTY, F_JSON, F_JSON_FD, F_VERBOSE, F_ALLOW_WEAKER, F_HELP,
@@ -24,6 +24,7 @@ static const struct run_flag flags[F_MAX] = {
         [F_NO_CWD] = { "--no-cwd", NULL, "do not mount the current directory" },
         [F_WORKDIR] = { "--workdir", "PATH", "working directory inside the sandbox" },
         [F_PROTECT] = { "--protect", "PATH", "keep PATH read-only inside the project (relative to it)" },
+        [F_GIT_WRITE] = { "--git-write", NULL, "let the command write .git (commit, fetch); hooks and config stay read-only" },
         [F_ENV] = { "--env", "NAME=VALUE", "set a variable in the sandbox" },
         [F_PASS_ENV] = { "--pass-env", "NAME", "pass a variable from the host, if set" },
         [F_NET] = { "--net", "none|proxy|host", "network: none (default), proxy (only --allow hosts) or host" },
@@ -175,6 +176,9 @@ static int apply_flag(const char *cmd, int id, const char *v, struct run_options
                 return o->workdir ? 0 : -ENOMEM;
         case F_PROTECT:
                 return strv_push(&o->protect, v);
+        case F_GIT_WRITE:
+                o->git_write = true;
+                return 0;
         case F_ENV: {
                 const char *eq = strchr(v, '=');
                 if (!eq || eq == v)

@@ -37,6 +37,7 @@ struct run_options {
         char **env_pass;             /* NAME */
         char *workdir;
         bool no_cwd;
+        bool git_write;              /* .git writable but for hooks and config */
         enum net_mode net;
         bool net_set;                /* --net given explicitly */
         char **allow;                /* --allow rules, as written */

@@ -27,17 +27,22 @@ static const char *access_name(enum landlock_access a)
         return "?";
 }
 
-static const char *protect_why(const char *dst, const char *project)
+static const char *protect_why(const struct policy *p, const struct mount_entry *m)
 {
         size_t n;
         const struct protected_path *d = protect_defaults(&n);
-        if (!project || !path_is_below_or_equal(dst, project))
-                return "";
-        const char *rel = dst + strlen(project) + 1;
+        if (strcmp(m->origin, "submodule") == 0)
+                return "a submodule in the index: the host's git status runs git (and this .git's config) there";
+        if (strcmp(m->origin, "protected") != 0)
+                return "named with --protect";
+        const char *rel = m->dst + strlen(p->project) + 1;
+        if (strcmp(rel, ".git") == 0)
+                return p->git_write ? "a planted repository or .git file would run its hooks and config on the host"
+                                    : "read-only: hooks, config, index and refs (--git-write to commit from inside)";
         for (size_t i = 0; i < n; i++)
                 if (strcmp(d[i].path, rel) == 0)
                         return d[i].why;
-        return "named with --protect";
+        return "";
 }
 
 static void print_policy(const struct policy *p)
@@ -112,7 +117,7 @@ static void print_policy(const struct policy *p)
                         if (m->type != MOUNT_PROTECT)
                                 continue;
                         printf("  %-34s %s%s\n", log_escape(m->dst + strlen(p->project) + 1, esc, sizeof esc),
-                               protect_why(m->dst, p->project), m->stub ? "" : " (when present)");
+                               protect_why(p, m), m->stub ? "" : " (when present)");
                 }
         }
         printf("\nenvironment:\n");

@@ -9,6 +9,7 @@
 #include "cli/run_args.h"
 #include "cmd/cmd.h"
 #include "policy/build.h"
+#include "policy/gitindex.h"
 #include "sandbox/sandbox.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -164,8 +165,16 @@ int cmd_run(int argc, char **argv)
         if (p.net == NET_HOST && !env_net)
                 log_warn("--net host: the command shares the host's network, including services on localhost");
 
+        struct git_snapshot git = { 0 };
+        if (p.git_write && git_snapshot_take(p.project, &git) < 0) {
+                log_error("out of memory");
+                policy_free(&p);
+                return 125;
+        }
         struct sandbox_result res;
         r = sandbox_run(&p, &res, &e);
+        git_snapshot_check(p.project, &git);
+        git_snapshot_free(&git);
         if (r < 0) {
                 print_error(&e);
                 status = e.exit_status ? e.exit_status : 125;

@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include "net/egress.h"
+#include "policy/gitindex.h"
 #include "policy/protect.h"
+#include "util/log.h"
 #include "util/path.h"
 #include "util/strv.h"
 
@@ -208,20 +210,62 @@ static int check_project(const char *cwd, const struct build_env *be, struct moa
         return 0;
 }
 
+/* Each gitlink's .git: the host's `git status` runs git inside every
+ * submodule the index names (see policy/gitindex.h). Protected whether or not
+ * it exists, like --protect: a missing submodule directory gets the
+ * placeholder itself. */
+static int add_submodule_gits(struct policy *p)
+{
+        _cleanup_close_ int proj = open(p->project, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (proj < 0)
+                return 0; /* mounting the project reports it */
+        _cleanup_strv_free_ char **links = NULL;
+        int r = gitindex_read_gitlinks(proj, &links);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                /* The host's git cannot read such an index either, so it
+                 * runs nothing from the submodules it would name. */
+                log_warn("%s/.git/index: %s; submodules it may list are not protected",
+                         p->project, r == -EINVAL ? "not a git index moat can read" : strerror(-r));
+                return 0;
+        }
+        for (size_t i = 0; links[i]; i++) {
+                _cleanup_free_ char *dst = str_printf("%s/%s/.git", p->project, links[i]);
+                if (!dst)
+                        return -ENOMEM;
+                struct mount_entry m = { .type = MOUNT_PROTECT, .dst = dst, .stub = true, .origin = "submodule" };
+                if ((r = policy_add_mount(p, &m)) < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int add_protected(struct policy *p, const struct run_options *o, struct moat_error *e)
 {
         size_t n;
         const struct protected_path *d = protect_defaults(&n);
         int r;
         for (size_t i = 0; i < n; i++) {
+                /* Without --git-write all of .git is read-only, which covers
+                 * its hooks, config, commondir and index (a staged gitlink to
+                 * a repository the command wrote would otherwise run that
+                 * repository's config on the host's next `git status`). */
+                bool in_git = str_startswith(d[i].path, ".git/");
+                if (in_git && !o->git_write)
+                        continue;
                 _cleanup_free_ char *dst = path_join(p->project, d[i].path);
                 if (!dst)
                         return -ENOMEM;
+                bool whole_git = strcmp(d[i].path, ".git") == 0;
                 struct mount_entry m = { .type = MOUNT_PROTECT, .dst = dst, .stub = d[i].stub,
-                                         .skip_if_dir = d[i].skip_if_dir, .origin = "protected" };
+                                         .skip_if_dir = whole_git ? o->git_write : d[i].skip_if_dir,
+                                         .origin = "protected" };
                 if ((r = policy_add_mount(p, &m)) < 0)
                         return r;
         }
+        if ((r = add_submodule_gits(p)) < 0)
+                return r;
         for (size_t i = 0; o->protect && o->protect[i]; i++) {
                 const char *rel = o->protect[i];
                 _cleanup_free_ char *abs = NULL, *norm = NULL;
@@ -473,6 +517,9 @@ int policy_build(const struct run_options *o, const struct build_env *be, struct
                 return r;
         if (!p->project && o->protect)
                 return error_set(e, EINVAL, "--protect: needs the project directory; it cannot be used with --no-cwd");
+        if (!p->project && o->git_write)
+                return error_set(e, EINVAL, "--git-write: needs the project directory; it cannot be used with --no-cwd");
+        p->git_write = o->git_write;
 
         if (o->workdir) {
                 if ((r = sandbox_path("--workdir", o->workdir, &p->workdir, e)) < 0)

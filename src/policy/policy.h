@@ -75,6 +75,7 @@ struct policy {
         char **argv;          /* the command; argv[0] looked up on the sandbox PATH */
         char *workdir;        /* absolute, inside the sandbox */
         char *project;        /* host directory mounted read-write at the same path, or NULL */
+        bool git_write;       /* the project's .git is writable but for hooks and config */
         struct mount_entry *mounts;
         size_t n_mounts;
         char **env;           /* the complete environment of the command */

@@ -178,11 +178,12 @@ int stubs_create(const struct policy *p, struct stubs *s, struct moat_error *e)
                 _cleanup_free_ char *parent_rel = strdup(rel);
                 if (!parent_rel)
                         return -ENOMEM;
-                /* A path named with --protect whose parent is missing gets its
-                 * placeholder at the first missing component: nothing below
-                 * it can be created then. The default list names its own
-                 * parents (.git), so those entries just wait for them. */
-                bool user = strcmp(m->origin, "--protect") == 0;
+                /* A path named with --protect (or a submodule's .git) whose
+                 * parent is missing gets its placeholder at the first missing
+                 * component: nothing below it can be created then. The
+                 * default list names its own parents (.git), so those entries
+                 * just wait for them. */
+                bool user = strcmp(m->origin, "protected") != 0;
                 for (char *c = strchr(parent_rel, '/'); user && c; c = strchr(c + 1, '/')) {
                         *c = '\0';
                         int fd = path_open_beneath(proj, parent_rel, O_PATH);

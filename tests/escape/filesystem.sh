@@ -1,6 +1,6 @@
 #!/bin/bash
 # Attacks on the filesystem from inside: each must fail.
-. "${TESTS}/lib.sh"
+. "${TESTS:?set TESTS to the tests directory}/lib.sh" || exit 1
 require_sandbox
 new_project
 
@@ -59,6 +59,69 @@ unlike "$OUT" TOPSECRET "and nothing is read through it"
 rm -f planted
 run run -- sh -c 'echo "[core] fsmonitor = evil" >> .git/config && echo WROTE'
 unlike "$OUT" WROTE "cannot change .git/config"
+
+# All of .git is read-only by default: its index, refs and objects too, so a
+# staged gitlink or a created commondir cannot point the host's git at a
+# repository the command wrote.
+if command -v git >/dev/null; then
+        gitc() { git -c user.email=t@t -c user.name=t "$@"; }
+        pwned=$(mktemp -u /tmp/moat-pwned.XXXXXX)
+        _cleanup+=("rm -f '$pwned'")
+        git config --unset core.fsmonitor 2>/dev/null
+        echo base > tracked && git add tracked && gitc commit -qm base
+        mkdir emb && (cd emb && git init -q && echo e > e && git add e && gitc commit -qm e)
+        git add emb 2>/dev/null && gitc commit -qm emb
+        git update-index --add --cacheinfo "160000,$(git rev-parse HEAD),gone"
+        run explain -- true
+        like "$OUT" "emb/.git +a submodule in the index" "a gitlink's .git is protected (explain)"
+        git update-index --index-version 4
+        run explain -- true
+        like "$OUT" "emb/.git +a submodule" "and read from a version 4 index"
+        git update-index --index-version 2
+        mkdir sha && (cd sha && git init -q --object-format=sha256 2>/dev/null && mkdir s && (cd s && git init -q --object-format=sha256 && gitc commit -q --allow-empty -m s) && git add s 2>/dev/null &&
+                run explain -- true && like "$OUT" " s/.git +a submodule" "and from a SHA-256 repository's index")
+        rm -rf sha
+        # shellcheck disable=SC2016
+        payload="[core]
+        fsmonitor = \"touch $pwned; false\""
+        run run -- sh -c "
+                echo x > .git/commondir && echo COMMONDIR
+                echo x > .git/index && echo INDEX
+                echo x > .git/refs/heads/planted && echo REF
+                printf '%s\n' '$payload' >> emb/.git/config && echo EMBCONFIG
+                mkdir -p gone/.git && echo GONE
+                git init -q newrepo && cd newrepo && printf '%s\n' '$payload' >> .git/config &&
+                        git add -A && git -c user.email=t@t -c user.name=t commit -qm n && cd .. &&
+                        git add newrepo 2>/dev/null && echo STAGED"
+        unlike "$OUT" "COMMONDIR|INDEX|REF|EMBCONFIG|GONE|STAGED" \
+                ".git is read-only; a submodule's .git cannot be changed or planted"
+        git status --short >/dev/null 2>&1
+        (cd emb && git status --short >/dev/null 2>&1)
+        test -e "$pwned" && fail "the host's git status runs nothing the command wrote" ||
+                pass "the host's git status runs nothing the command wrote"
+        run run -- sh -c "mv emb/.git emb/.git.old && echo EMBMOVED; rm -rf emb/.git && echo EMBREMOVED"
+        unlike "$OUT" "EMBMOVED|EMBREMOVED" "a submodule's .git cannot be moved or removed"
+        rm -rf newrepo gone
+
+        # --git-write: commits work; hooks and config stay read-only; what
+        # a mount cannot stop is caught after the run.
+        run run --git-write -- sh -c 'echo more >> tracked && git -c user.email=t@t -c user.name=t commit -qam more && echo COMMITTED; echo x > .git/hooks/post-commit && echo HOOK; echo x >> .git/config && echo CONFIG'
+        like "$OUT" COMMITTED "--git-write: the command can commit"
+        unlike "$OUT" "HOOK|CONFIG" "--git-write: hooks and config stay read-only"
+        is "$(git log -1 --format=%s)" more "and the commit is on the host"
+        run run --git-write -- sh -c 'echo /tmp > .git/commondir'
+        like "$ERR" "created .*commondir.*moved it" "--git-write: a created .git/commondir is reported"
+        test -e .git/commondir && fail "and moved aside" || pass "and moved aside"
+        rm -f .git/commondir.moat-refused
+        run run --git-write -- sh -c "git init -q newrepo && cd newrepo && printf '%s\n' '$payload' >> .git/config &&
+                git add -A; git -c user.email=t@t -c user.name=t commit -qm n --allow-empty && cd .. && git add newrepo 2>/dev/null; echo STAGED"
+        like "$ERR" "staged a submodule at newrepo" "--git-write: a staged gitlink to a planted repository is reported"
+        git rm -qf --cached newrepo; git update-index --force-remove gone; rm -rf newrepo
+        git status --short >/dev/null 2>&1
+        test -e "$pwned" && fail "--git-write: nothing ran on the host" || pass "--git-write: nothing ran on the host"
+else
+        skip "git missing: .git read-only tests"
+fi
 run run -- sh -c 'echo "echo pwned" > .envrc && echo WROTE'
 unlike "$OUT" WROTE "cannot create .envrc"
 test -e .envrc -o -L .envrc && fail "no placeholder is left behind" || pass "no placeholder is left behind"

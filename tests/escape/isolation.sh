@@ -1,7 +1,7 @@
 #!/bin/bash
 # Processes, IPC, sockets, network, descriptors and environment: each attack
 # from inside must fail.
-. "${TESTS}/lib.sh"
+. "${TESTS:?set TESTS to the tests directory}/lib.sh" || exit 1
 require_sandbox
 new_project
 

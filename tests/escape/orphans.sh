@@ -1,6 +1,6 @@
 #!/bin/bash
 # Nothing of the sandbox outlives the command or a SIGKILLed supervisor.
-. "${TESTS}/lib.sh"
+. "${TESTS:?set TESTS to the tests directory}/lib.sh" || exit 1
 require_sandbox
 new_project
 marker="moat-orphan-$$-$RANDOM"

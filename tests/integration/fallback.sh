@@ -1,7 +1,7 @@
 #!/bin/bash
 # Fail closed, and the weaker modes only when named: run moat under a filter
 # that takes user namespaces or Landlock away.
-. "${TESTS}/lib.sh"
+. "${TESTS:?set TESTS to the tests directory}/lib.sh" || exit 1
 require_sandbox
 SHIM=${SHIM:?set SHIM to the test shim}
 new_project

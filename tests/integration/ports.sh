@@ -1,6 +1,6 @@
 #!/bin/bash
 # Port publishing (-p) and host services on purpose (--host-port).
-. "${TESTS}/lib.sh"
+. "${TESTS:?set TESTS to the tests directory}/lib.sh" || exit 1
 require_sandbox
 command -v python3 >/dev/null || { echo "1..0 # SKIP python3 is not installed"; exit 0; }
 command -v curl >/dev/null || { echo "1..0 # SKIP curl is not installed"; exit 0; }

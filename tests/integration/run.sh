@@ -1,6 +1,6 @@
 #!/bin/bash
 # `moat run` behaviour: what the command sees, exit statuses, limits, flags.
-. "${TESTS}/lib.sh"
+. "${TESTS:?set TESTS to the tests directory}/lib.sh" || exit 1
 require_sandbox
 new_project
 me=$(id -u)
@@ -124,14 +124,18 @@ fi
 if command -v git >/dev/null; then
         git init -q repo && cd repo
         run run -- sh -c 'git -c user.email=a@b -c user.name=n commit -q --allow-empty -m x && git log --oneline | wc -l'
-        is "$OUT" 1 "git works in the project"
+        like "$ERR" "Read-only file system" "git cannot commit by default: .git is read-only"
+        run run -- git status --short
+        is "$RC" 0 "but git status works"
+        run run --git-write -- sh -c 'git -c user.email=a@b -c user.name=n commit -q --allow-empty -m x && git log --oneline | wc -l'
+        is "$OUT" 1 "git commits with --git-write"
         cd "$PROJECT"
 fi
 
 run explain -- ls
 is "$RC" 0 "explain runs"
 like "$OUT" "seccomp" "explain shows the seccomp rules"
-like "$OUT" "\.git/hooks" "explain shows the protected paths"
+like "$OUT" "\.git +read-only: hooks" "explain shows the protected paths"
 
 run doctor
 like "$OUT" "protection level" "doctor reports the protection level"

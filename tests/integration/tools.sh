@@ -1,6 +1,6 @@
 #!/bin/bash
 # Real tools work unchanged inside: git, python3, node, npm, make, gcc.
-. "${TESTS}/lib.sh"
+. "${TESTS:?set TESTS to the tests directory}/lib.sh" || exit 1
 require_sandbox
 new_project
 
