@@ -18,6 +18,11 @@ static const struct {
 int main(int argc, char **argv)
 {
         log_clock_start();
+        /* A symlink named after a tool (`moat up`) runs that tool's profile. */
+        const char *base = argc > 0 && argv[0] ? strrchr(argv[0], '/') : NULL;
+        base = base ? base + 1 : (argc > 0 && argv[0] ? argv[0] : "moat");
+        if (*base && strcmp(base, "moat") != 0 && !str_startswith(base, "moat-") && !str_startswith(base, "moat."))
+                return cmd_run_tool(base, argc, argv);
         if (argc < 2)
                 return cmd_help(argc, argv) == 0 ? 2 : 2;
         for (size_t i = 0; i < ARRAY_SIZE(commands); i++)

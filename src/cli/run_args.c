@@ -63,6 +63,7 @@ void run_options_free(struct run_options *o)
         }
         free(o->mounts);
         strv_free(o->protect);
+        strv_free(o->path_prepend);
         strv_free(o->env_set);
         strv_free(o->env_pass);
         strv_free(o->allow);
@@ -74,8 +75,8 @@ void run_options_free(struct run_options *o)
         o->json_fd = -1;
 }
 
-static int add_mount(struct run_options *o, enum mount_type t, const char *src, const char *dst,
-                     bool writable, const char *flag)
+int run_options_add_mount(struct run_options *o, enum mount_type t, const char *src, const char *dst,
+                           bool writable, const char *flag)
 {
         struct mount_request *m = realloc(o->mounts, (o->n_mounts + 1) * sizeof *m);
         if (!m)
@@ -116,7 +117,7 @@ static int parse_mount_spec(struct run_options *o, const char *v, struct moat_er
                 else if (strcmp(parts[2], "rw") != 0)
                         return error_set(e, EINVAL, "--mount %s: unknown option '%s' (use ro or rw)", v, parts[2]);
         }
-        return add_mount(o, MOUNT_BIND, parts[0], parts[1], writable, "--mount");
+        return run_options_add_mount(o, MOUNT_BIND, parts[0], parts[1], writable, "--mount");
 }
 
 static int parse_limit(const char *flag, const char *v, unsigned long long max, uint64_t *ret,
@@ -162,11 +163,11 @@ static int apply_flag(const char *cmd, int id, const char *v, struct run_options
         case F_RW:
                 if (!*v)
                         return error_set(e, EINVAL, "%s: empty path", fn);
-                return add_mount(o, MOUNT_BIND, v, NULL, id == F_RW, fn);
+                return run_options_add_mount(o, MOUNT_BIND, v, NULL, id == F_RW, fn);
         case F_MOUNT:
                 return parse_mount_spec(o, v, e);
         case F_TMPFS:
-                return add_mount(o, MOUNT_TMPFS, NULL, v, true, fn);
+                return run_options_add_mount(o, MOUNT_TMPFS, NULL, v, true, fn);
         case F_NO_CWD:
                 o->no_cwd = true;
                 return 0;
@@ -305,6 +306,7 @@ int run_args_parse(const char *cmd, int argc, char *const *argv, struct run_opti
         for (; i < argc; i++) {
                 const char *a = argv[i];
                 if (strcmp(a, "--") == 0) {
+                        o->dashdash = true;
                         i++;
                         break;
                 }

@@ -37,6 +37,8 @@ struct run_options {
         char **env_pass;             /* NAME */
         char *workdir;
         bool no_cwd;
+        bool cwd_ro;                 /* the project read-only (a profile's "." mount with "ro") */
+        char **path_prepend;         /* directories put before the sandbox's PATH (a tool's install) */
         bool git_write;              /* .git writable but for hooks and config */
         enum net_mode net;
         bool net_set;                /* --net given explicitly */
@@ -52,6 +54,7 @@ struct run_options {
         int verbose;
         unsigned allow_weaker;       /* enum weaker */
         bool help;
+        bool dashdash;               /* the command came after "--": never a profile name */
 };
 
 /* Parses args (after the subcommand name). cmd names the subcommand for
@@ -59,6 +62,9 @@ struct run_options {
 int run_args_parse(const char *cmd, int argc, char *const *argv, struct run_options *o,
                    struct moat_error *e);
 void run_options_free(struct run_options *o);
+/* Appends a mount request; flag names its origin in messages. */
+int run_options_add_mount(struct run_options *o, enum mount_type t, const char *src, const char *dst,
+                          bool writable, const char *flag);
 
 /* The option table, for help text, completions and "did you mean". */
 struct run_flag {

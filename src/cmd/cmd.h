@@ -8,6 +8,8 @@ int cmd_explain(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+/* Invoked through a symlink named after a profile. */
+int cmd_run_tool(const char *name, int argc, char **argv);
 
 /* Prints `moat run --help` (shared by run and explain). */
 void help_run(const char *cmd);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "profile/resolve.h"
 #include "cli/run_args.h"
 #include "net/egress.h"
 #include "cmd/cmd.h"
@@ -166,6 +167,11 @@ int cmd_explain(int argc, char **argv)
                 help_run("explain");
                 run_options_free(&o);
                 return 0;
+        }
+        if (profile_resolve(&o, RESOLVE_MAYBE, false, &e) < 0) {
+                log_error("%s", e.msg);
+                run_options_free(&o);
+                return 125;
         }
         if (build_env_from_process(&be, &cwd) < 0) {
                 log_error("cannot determine the current directory");

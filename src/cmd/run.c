@@ -10,9 +10,11 @@
 #include "cmd/cmd.h"
 #include "policy/build.h"
 #include "policy/gitindex.h"
+#include "profile/resolve.h"
 #include "sandbox/sandbox.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/strv.h"
 
 static void print_error(const struct moat_error *e)
 {
@@ -104,14 +106,31 @@ static void write_json(const struct policy *p, const struct sandbox_result *r, c
         json_free(&j);
 }
 
+static int run_with_options(struct run_options *o_in, enum resolve_mode mode);
+
+/* MOAT_EXTRA_PORTS (coco's COCO_EXTRA_PORTS): more -p specs, comma-separated,
+ * for scripts that cannot add a flag. */
+static int extra_ports(struct run_options *o)
+{
+        const char *var = "MOAT_EXTRA_PORTS";
+        const char *v = getenv(var);
+        if (!v || !*v)
+                v = getenv(var = "COCO_EXTRA_PORTS");
+        if (!v || !*v)
+                return 0;
+        _cleanup_free_ char *copy = strdup(v);
+        if (!copy)
+                return -ENOMEM;
+        for (char *save = NULL, *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+                if (strv_push(&o->publish, t) < 0)
+                        return -ENOMEM;
+        return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
         struct run_options o;
         struct moat_error e = { 0 };
-        struct policy p = { 0 };
-        struct build_env be;
-        _cleanup_free_ char *cwd = NULL;
-        int status;
 
         if (run_args_parse("run", argc - 1, argv + 1, &o, &e) < 0) {
                 print_error(&e);
@@ -123,6 +142,49 @@ int cmd_run(int argc, char **argv)
                 run_options_free(&o);
                 return 0;
         }
+        return run_with_options(&o, RESOLVE_MAYBE);
+}
+
+/* A symlink named after a profile: every argument belongs to the tool. */
+int cmd_run_tool(const char *name, int argc, char **argv)
+{
+        struct run_options o;
+        memset(&o, 0, sizeof o);
+        o.json_fd = -1;
+        if (strv_push(&o.argv, name) < 0)
+                return 125;
+        for (int i = 1; i < argc; i++)
+                if (strv_push(&o.argv, argv[i]) < 0)
+                        return 125;
+        /* MOAT_DEBUG (coco's COCO_DEBUG): narrate the set-up. */
+        const char *dbg = getenv("MOAT_DEBUG");
+        if (!dbg || !*dbg)
+                dbg = getenv("COCO_DEBUG");
+        if (dbg && (strcmp(dbg, "1") == 0 || strcmp(dbg, "true") == 0))
+                o.verbose = 1;
+        return run_with_options(&o, RESOLVE_REQUIRED);
+}
+
+static int run_with_options(struct run_options *o_in, enum resolve_mode mode)
+{
+        struct run_options o = *o_in;
+        struct moat_error e = { 0 };
+        struct policy p = { 0 };
+        struct build_env be;
+        _cleanup_free_ char *cwd = NULL;
+        int status;
+
+        log_verbose = o.verbose;
+        bool cli_net = o.net_set || o.allow, cli_allow = o.allow != NULL;
+        if (profile_resolve(&o, mode, true, &e) < 0) {
+                print_error(&e);
+                run_options_free(&o);
+                return 125;
+        }
+        if (extra_ports(&o) < 0) {
+                run_options_free(&o);
+                return 125;
+        }
         log_verbose = o.verbose;
         /* The environment's switch to the host's network (coco's spelling
          * too), for scripts that cannot add a flag. Loudly. */
@@ -132,11 +194,13 @@ int cmd_run(int argc, char **argv)
         if (!allow_net || !*allow_net)
                 allow_net = getenv(net_var = "COCO_ALLOW_NETWORK");
         if (allow_net && *allow_net && strcmp(allow_net, "0") != 0 && strcmp(allow_net, "false") != 0) {
-                if (o.net_set || o.allow) {
-                        log_error("%s is set and so is %s; drop one of them", net_var, o.allow ? "--allow" : "--net");
+                if (cli_net) {
+                        log_error("%s is set and so is %s; drop one of them", net_var, cli_allow ? "--allow" : "--net");
                         run_options_free(&o);
                         return 125;
                 }
+                strv_free(o.allow); /* a profile's allowed hosts: the variable overrides them, as coco's did */
+                o.allow = NULL;
                 o.net = NET_HOST;
                 o.net_set = true;
                 env_net = true;

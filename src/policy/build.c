@@ -74,7 +74,20 @@ static int build_environment(const struct run_options *o, const struct build_env
         for (size_t i = 0; be->environ && be->environ[i]; i++)
                 if (str_startswith(be->environ[i], "LC_") && (r = strv_push(&p->env, be->environ[i])) < 0)
                         return r;
-        if ((r = strv_env_set(&p->env, "PATH", SANDBOX_PATH)) < 0 ||
+        _cleanup_free_ char *path = NULL;
+        for (size_t i = 0; o->path_prepend && o->path_prepend[i]; i++) {
+                char *n = str_printf("%s%s%s", path ? path : "", path ? ":" : "", o->path_prepend[i]);
+                free(path);
+                if (!(path = n))
+                        return -ENOMEM;
+        }
+        if (path) {
+                char *n = str_printf("%s:%s", path, SANDBOX_PATH);
+                free(path);
+                if (!(path = n))
+                        return -ENOMEM;
+        }
+        if ((r = strv_env_set(&p->env, "PATH", path ? path : SANDBOX_PATH)) < 0 ||
             (r = strv_env_set(&p->env, "HOME", p->home)) < 0 ||
             (r = strv_env_set(&p->env, "USER", p->user)) < 0 ||
             (r = strv_env_set(&p->env, "LOGNAME", p->user)) < 0)
@@ -508,12 +521,12 @@ int policy_build(const struct run_options *o, const struct build_env *be, struct
                         return error_set(e, EINVAL, "the current directory %s cannot be used as a project path", be->cwd);
                 if ((r = check_project(p->project, be, e)) < 0)
                         return r;
-                if ((r = add(p, MOUNT_BIND, p->project, p->project, true, 0, "project")) < 0)
+                if ((r = add(p, MOUNT_BIND, p->project, p->project, !o->cwd_ro, 0, "project")) < 0)
                         return r;
         }
         if ((r = add_user_mounts(p, o, be->cwd, e)) < 0)
                 return r;
-        if (p->project && (r = add_protected(p, o, e)) < 0)
+        if (p->project && !o->cwd_ro && (r = add_protected(p, o, e)) < 0)
                 return r;
         if (!p->project && o->protect)
                 return error_set(e, EINVAL, "--protect: needs the project directory; it cannot be used with --no-cwd");

@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: MIT */
+#include "profile/apply.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "util/log.h"
+#include "util/path.h"
+#include "util/strv.h"
+
+/* "~" and "~/x" are the home; "." and "./x" the current directory; other
+ * relative paths are relative to the current directory, as coco's
+ * `realpath -m` made them. */
+static char *expand(const char *src, const struct apply_env *env)
+{
+        if (strcmp(src, "~") == 0)
+                return strdup(env->home);
+        if (str_startswith(src, "~/"))
+                return path_join(env->home, src + 2);
+        if (src[0] == '/')
+                return strdup(src);
+        return path_join(env->cwd, src);
+}
+
+/* coco's containers run as root with HOME=/root, so its profiles put a
+ * tool's settings under /root. Here $HOME is the user's home path. */
+static char *sandbox_dst(const char *dst, const struct apply_env *env)
+{
+        if (strcmp(dst, "/root") == 0)
+                return strdup(env->home);
+        if (str_startswith(dst, "/root/"))
+                return path_join(env->home, dst + 6);
+        return strdup(dst);
+}
+
+static int add_mounts(const struct profile *p, const struct apply_env *env, struct run_options *o,
+                      const char **ret_project_dst, struct moat_error *e)
+{
+        bool have_project = false;
+        int r;
+        for (size_t i = 0; i < p->n_mounts; i++) {
+                const struct profile_mount *m = &p->mounts[i];
+                _cleanup_free_ char *src = expand(m->src, env), *norm = NULL;
+                if (!src)
+                        return -ENOMEM;
+                if (path_normalize(src, &norm) < 0)
+                        return error_set(e, EINVAL, "%s:%u:%u: mount source \"%s\": contains '..' or control characters",
+                                         p->origin, m->line, m->col, m->src);
+                if (strcmp(norm, env->cwd) == 0) {
+                        /* The current directory is the project: mounted at
+                         * its own path with its protected paths, wherever
+                         * the profile put it (a workdir there follows). */
+                        have_project = true;
+                        o->cwd_ro = m->ro;
+                        *ret_project_dst = m->dst;
+                        continue;
+                }
+                struct stat st;
+                if (stat(norm, &st) < 0)
+                        return error_set(e, errno, "%s:%u:%u: mount source %s: %s (moat does not create it; make it "
+                                         "or drop the mount)", p->origin, m->line, m->col, norm, strerror(errno));
+                _cleanup_free_ char *dst = m->dst ? sandbox_dst(m->dst, env) : strdup(norm);
+                if (!dst)
+                        return -ENOMEM;
+                if ((r = run_options_add_mount(o, MOUNT_BIND, norm, dst, !m->ro, "profile mount")) < 0)
+                        return r;
+        }
+        o->no_cwd = !have_project;
+        return 0;
+}
+
+int profile_to_options(const struct profile *p, const struct apply_env *env, struct run_options *o,
+                       struct moat_error *e)
+{
+        int r;
+        memset(o, 0, sizeof *o);
+        o->json_fd = -1;
+        const char *project_dst = NULL;
+        if ((r = add_mounts(p, env, o, &project_dst, e)) < 0)
+                return r;
+        for (size_t i = 0; p->read_only && p->read_only[i]; i++) {
+                _cleanup_free_ char *src = expand(p->read_only[i], env);
+                if (!src || (r = run_options_add_mount(o, MOUNT_BIND, src, NULL, false, "profile read_only")) < 0)
+                        return src ? r : -ENOMEM;
+        }
+        for (size_t i = 0; p->tmpfs && p->tmpfs[i]; i++)
+                if ((r = run_options_add_mount(o, MOUNT_TMPFS, NULL, p->tmpfs[i], true, "profile tmpfs")) < 0)
+                        return r;
+        if (p->workdir) {
+                /* A workdir inside where the profile put "." means the same
+                 * place in the project. */
+                size_t n = project_dst ? strlen(project_dst) : 0;
+                if (project_dst && strncmp(p->workdir, project_dst, n) == 0 &&
+                    (p->workdir[n] == '\0' || p->workdir[n] == '/'))
+                        o->workdir = str_printf("%s%s", env->cwd, p->workdir + n);
+                else
+                        o->workdir = sandbox_dst(p->workdir, env);
+                if (!o->workdir)
+                        return -ENOMEM;
+        }
+        for (size_t i = 0; p->env && p->env[i]; i++)
+                if ((r = strv_push(&o->env_set, p->env[i])) < 0)
+                        return r;
+        for (size_t i = 0; p->env_passthrough && p->env_passthrough[i]; i++)
+                if ((r = strv_push(&o->env_pass, p->env_passthrough[i])) < 0)
+                        return r;
+        switch (p->net) {
+        case PROFILE_NET_UNSET:
+                o->net = p->allowed_hosts ? NET_PROXY : NET_NONE;
+                break;
+        case PROFILE_NET_NONE:
+                o->net = NET_NONE;
+                break;
+        case PROFILE_NET_HOST:
+                o->net = NET_HOST;
+                break;
+        case PROFILE_NET_PROXY:
+        case PROFILE_NET_MAX:
+                o->net = NET_PROXY;
+                break;
+        }
+        for (size_t i = 0; p->allowed_hosts && p->allowed_hosts[i]; i++)
+                if ((r = strv_push(&o->allow, p->allowed_hosts[i])) < 0)
+                        return r;
+        for (size_t i = 0; p->ports && p->ports[i]; i++)
+                if ((r = strv_push(&o->publish, p->ports[i])) < 0)
+                        return r;
+        for (size_t i = 0; p->protect && p->protect[i]; i++)
+                if ((r = strv_push(&o->protect, p->protect[i])) < 0)
+                        return r;
+        o->limits = p->limits;
+        o->limits_set = p->limits_set;
+        o->tty = p->tty;
+        o->git_write = p->git_write;
+        if (p->deps_apt)
+                return error_set(e, ENOTSUP, "%s: \"dependencies.apt\" needs a root filesystem image, which moat does "
+                                 "not build yet; install %s on the host (it is visible read-only inside) or drop the key",
+                                 p->origin, p->deps_apt[0]);
+        if (p->podman_args)
+                log_warn("%s: \"podman_args\" means nothing without podman; ignored", p->origin);
+        return 0;
+}
+
+static int append(char ***dst, char ***src)
+{
+        for (size_t i = 0; *src && (*src)[i]; i++)
+                if (strv_push(dst, (*src)[i]) < 0)
+                        return -ENOMEM;
+        strv_free(*src);
+        *src = NULL;
+        return 0;
+}
+
+int run_options_overlay(struct run_options *b, struct run_options *c)
+{
+        int r;
+        for (size_t i = 0; i < c->n_mounts; i++) {
+                const struct mount_request *m = &c->mounts[i];
+                if ((r = run_options_add_mount(b, m->type, m->src, m->dst, m->writable, m->flag)) < 0)
+                        return r;
+        }
+        if ((r = append(&b->protect, &c->protect)) < 0 || (r = append(&b->env_set, &c->env_set)) < 0 ||
+            (r = append(&b->env_pass, &c->env_pass)) < 0 || (r = append(&b->publish, &c->publish)) < 0 ||
+            (r = append(&b->host_ports, &c->host_ports)) < 0 || (r = append(&b->path_prepend, &c->path_prepend)) < 0)
+                return r;
+        if (c->net_set) {
+                b->net = c->net;
+                b->net_set = true;
+                strv_free(b->allow);
+                b->allow = NULL;
+        }
+        if (c->allow) {
+                if (!c->net_set && b->net != NET_PROXY) {
+                        b->net = NET_PROXY;
+                        b->net_set = false;
+                }
+                if ((r = append(&b->allow, &c->allow)) < 0)
+                        return r;
+        }
+        if (c->workdir) {
+                free(b->workdir);
+                b->workdir = TAKE_PTR(c->workdir);
+        }
+        if (c->log_path) {
+                free(b->log_path);
+                b->log_path = TAKE_PTR(c->log_path);
+        }
+        b->no_cwd |= c->no_cwd;
+        b->git_write |= c->git_write;
+        static const struct { unsigned bit; size_t off; } lim[] = {
+                { LIMIT_MEMORY, offsetof(struct limits, memory_mib) }, { LIMIT_PIDS, offsetof(struct limits, pids) },
+                { LIMIT_CPU_TIME, offsetof(struct limits, cpu_time_s) },
+                { LIMIT_TIMEOUT, offsetof(struct limits, timeout_s) }, { LIMIT_NOFILE, offsetof(struct limits, nofile) },
+                { LIMIT_FSIZE, offsetof(struct limits, fsize_mib) }, { LIMIT_TMPFS, offsetof(struct limits, tmpfs_mib) },
+        };
+        for (size_t i = 0; i < ARRAY_SIZE(lim); i++)
+                if (c->limits_set & lim[i].bit)
+                        memcpy((char *)&b->limits + lim[i].off, (char *)&c->limits + lim[i].off, sizeof(uint64_t));
+        b->limits_set |= c->limits_set;
+        if (c->tty != TTY_AUTO)
+                b->tty = c->tty;
+        b->json |= c->json;
+        if (c->json_fd >= 0)
+                b->json_fd = c->json_fd;
+        if (c->verbose > b->verbose)
+                b->verbose = c->verbose;
+        b->allow_weaker |= c->allow_weaker;
+        return 0;
+}
