@@ -5,8 +5,12 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "util/json_read.h"
 #include "util/log.h"
 #include "util/path.h"
 #include "util/strv.h"
@@ -69,6 +73,136 @@ static int add_mounts(const struct profile *p, const struct apply_env *env, stru
                         return r;
         }
         o->no_cwd = !have_project;
+        return 0;
+}
+
+/* Xauthority entries are keyed by host name, and the sandbox has its own
+ * ("moat"): the cookies for this display are copied with the wildcard
+ * family (0xffff), which matches any host, into a file of the run's. Each
+ * entry: family, then address, display number, auth name and data, each a
+ * 16-bit big-endian length and bytes. Returns the bytes written or -errno. */
+ssize_t xauth_for_display(const uint8_t *in, size_t n, const char *number, uint8_t *out, size_t size)
+{
+        size_t i = 0, o = 0;
+        while (i < n) {
+                size_t start = i, fields[4][2];
+                if (n - i < 2)
+                        return -EINVAL;
+                i += 2;
+                for (int f = 0; f < 4; f++) {
+                        if (n - i < 2)
+                                return -EINVAL;
+                        size_t len = (size_t)in[i] << 8 | in[i + 1];
+                        if (n - i - 2 < len)
+                                return -EINVAL;
+                        fields[f][0] = i + 2;
+                        fields[f][1] = len;
+                        i += 2 + len;
+                }
+                if (fields[1][1] != strlen(number) || memcmp(in + fields[1][0], number, fields[1][1]) != 0)
+                        continue;
+                if (size - o < i - start)
+                        return -ENOBUFS;
+                memcpy(out + o, in + start, i - start);
+                out[o] = 0xff;
+                out[o + 1] = 0xff;
+                o += i - start;
+        }
+        return (ssize_t)o;
+}
+
+static char *xauth_copy;
+
+static void xauth_remove(void)
+{
+        if (xauth_copy)
+                (void)unlink(xauth_copy);
+        free(xauth_copy);
+        xauth_copy = NULL;
+}
+
+/* Writes the wildcard copy for display (":N[.S]") into a private file that
+ * is removed when moat exits. */
+static int write_xauth(const char *xa, const char *display, char **ret)
+{
+        char number[16];
+        const char *colon = strrchr(display, ':');
+        size_t len = colon ? strcspn(colon + 1, ".") : 0;
+        if (!colon || len == 0 || len >= sizeof number)
+                return -EINVAL;
+        memcpy(number, colon + 1, len);
+        number[len] = '\0';
+        _cleanup_free_ char *text = NULL;
+        size_t n;
+        int r = jv_read_file(AT_FDCWD, xa, 1 << 20, &text, &n);
+        if (r < 0)
+                return r;
+        _cleanup_free_ uint8_t *out = malloc(n ? n : 1);
+        if (!out)
+                return -ENOMEM;
+        ssize_t m = xauth_for_display((const uint8_t *)text, n, number, out, n);
+        if (m < 0)
+                return (int)m;
+        const char *rt = getenv("XDG_RUNTIME_DIR");
+        _cleanup_free_ char *path = str_printf("%s/moat-xauth-XXXXXX", rt && rt[0] == '/' ? rt : "/tmp");
+        if (!path)
+                return -ENOMEM;
+        _cleanup_close_ int fd = mkostemp(path, O_CLOEXEC);
+        if (fd < 0)
+                return negerrno();
+        if (write(fd, out, (size_t)m) != m) {
+                r = negerrno();
+                (void)unlink(path);
+                return r;
+        }
+        *ret = TAKE_PTR(path);
+        return 0;
+}
+
+/* "x11": the X server's socket directory and the user's Xauthority, both
+ * read-only, and DISPLAY. Only when asked: an X client can read every
+ * window and send keystrokes to them. */
+static int add_x11(const struct profile *p, const struct apply_env *env, struct run_options *o, struct moat_error *e)
+{
+        const char *display = getenv("DISPLAY");
+        if (!display || !*display)
+                return error_set(e, EINVAL, "%s: \"x11\" is set but DISPLAY is not: start the tool from an X session "
+                                 "or drop the key", p->origin);
+        if (display[0] != ':' && !str_startswith(display, "unix:"))
+                return error_set(e, EINVAL, "%s: \"x11\": DISPLAY=%s is a network display; only local displays "
+                                 "(:N, reached through /tmp/.X11-unix) can be passed into the sandbox", p->origin, display);
+        int r;
+        struct stat st;
+        if (stat("/tmp/.X11-unix", &st) < 0 || !S_ISDIR(st.st_mode))
+                return error_set(e, ENOENT, "%s: \"x11\": /tmp/.X11-unix is missing: is an X server running?",
+                                 p->origin);
+        if ((r = run_options_add_mount(o, MOUNT_BIND, "/tmp/.X11-unix", NULL, false, "x11")) < 0)
+                return r;
+        _cleanup_free_ char *kv = str_printf("DISPLAY=%s", display);
+        if (!kv || (r = strv_push(&o->env_set, kv)) < 0)
+                return -ENOMEM;
+        const char *xa = getenv("XAUTHORITY");
+        _cleanup_free_ char *def = path_join(env->home, ".Xauthority");
+        if (!def)
+                return -ENOMEM;
+        if (!xa || xa[0] != '/')
+                xa = def;
+        if (stat(xa, &st) == 0 && S_ISREG(st.st_mode)) {
+                /* At a fixed place inside: the host path may be in the
+                 * hidden home or a private /run directory. */
+                _cleanup_free_ char *dst = path_join(env->home, ".Xauthority");
+                _cleanup_free_ char *x = str_printf("XAUTHORITY=%s", dst ? dst : "");
+                if (!dst || !x)
+                        return -ENOMEM;
+                xauth_remove();
+                if ((r = write_xauth(xa, display, &xauth_copy)) < 0)
+                        return error_set(e, -r, "%s: \"x11\": reading the X cookies in %s: %s", p->origin, xa,
+                                         strerror(-r));
+                atexit(xauth_remove);
+                if ((r = run_options_add_mount(o, MOUNT_BIND, xauth_copy, dst, false, "x11")) < 0 ||
+                    (r = strv_push(&o->env_set, x)) < 0)
+                        return r;
+        }
         return 0;
 }
 
@@ -135,6 +269,8 @@ int profile_to_options(const struct profile *p, const struct apply_env *env, str
         o->limits_set = p->limits_set;
         o->tty = p->tty;
         o->git_write = p->git_write;
+        if (p->x11 && (r = add_x11(p, env, o, e)) < 0)
+                return r;
         if (p->deps_apt)
                 return error_set(e, ENOTSUP, "%s: \"dependencies.apt\" needs a root filesystem image, which moat does "
                                  "not build yet; install %s on the host (it is visible read-only inside) or drop the key",

@@ -3,6 +3,9 @@
  * are then laid over them and win. */
 #pragma once
 
+#include <stdint.h>
+#include <sys/types.h>
+
 #include "cli/run_args.h"
 #include "profile/profile.h"
 #include "util/error.h"
@@ -18,6 +21,11 @@ struct apply_env {
  * ports and moat's own keys. argv is not set. */
 int profile_to_options(const struct profile *p, const struct apply_env *env, struct run_options *o,
                        struct moat_error *e);
+
+/* The cookies of display number (":N" -> "N") from an Xauthority file's
+ * bytes, with the wildcard family so they match the sandbox's host name.
+ * Pure; returns the bytes written to out, -EINVAL (malformed) or -ENOBUFS. */
+ssize_t xauth_for_display(const uint8_t *in, size_t n, const char *number, uint8_t *out, size_t size);
 
 /* Lays the command line's options over the profile's: every scalar given on
  * the command line replaces the profile's, lists are appended (a --net

@@ -143,5 +143,16 @@ int main(void)
         profile_free(&p);
         jv_free(a);
         jv_free(b);
+        /* Xauthority: the display's cookies, with the wildcard family. */
+        static const uint8_t xa[] = {
+                0x01, 0x00, 0, 4, 'h', 'o', 's', 't', 0, 1, '0', 0, 3, 'M', 'I', 'T', 0, 2, 0xaa, 0xbb,
+                0x01, 0x00, 0, 4, 'h', 'o', 's', 't', 0, 2, '7', '7', 0, 3, 'M', 'I', 'T', 0, 2, 0xcc, 0xdd,
+        };
+        uint8_t out[64];
+        ssize_t m = xauth_for_display(xa, sizeof xa, "77", out, sizeof out);
+        tap_ok(m == 21 && out[0] == 0xff && out[1] == 0xff && out[19] == 0xcc && out[20] == 0xdd,
+               "xauth: only display 77's cookie, family wildcard");
+        tap_ok(xauth_for_display(xa, sizeof xa - 1, "77", out, sizeof out) == -EINVAL, "xauth: truncated is malformed");
+        tap_ok(xauth_for_display(xa, sizeof xa, "5", out, sizeof out) == 0, "xauth: no cookie for another display");
         return tap_done();
 }
