@@ -12,7 +12,8 @@ enum flag_id {
         F_RO, F_RW, F_MOUNT, F_TMPFS, F_NO_CWD, F_WORKDIR, F_PROTECT, F_GIT_WRITE,
         F_ENV, F_PASS_ENV, F_NET, F_ALLOW, F_LOG, F_PUBLISH, F_HOST_PORT,
         F_MEMORY, F_PIDS, F_CPU_TIME, F_TIMEOUT, F_NOFILE, F_FSIZE, F_TMPFS_SIZE,
-        F_TTY, F_NO_TTY, F_JSON, F_JSON_FD, F_VERBOSE, F_ALLOW_WEAKER, F_HELP,
+        F_TTY, F_NO_TTY, F_JSON, F_JSON_FD, F_VERBOSE, F_ALLOW_WEAKER,
+        F_LANG, F_CODE, F_PROFILE, F_MODE, F_POLICY, F_OUTPUT_LIMIT, F_HELP,
         F_MAX,
 };
 
@@ -45,6 +46,12 @@ static const struct run_flag flags[F_MAX] = {
         [F_JSON_FD] = { "--json-fd", "FD", "write the JSON result object to file descriptor FD" },
         [F_VERBOSE] = { "--verbose", NULL, "narrate each setup step (-v)" },
         [F_ALLOW_WEAKER] = { "--allow-weaker", "landlock|userns", "run without a protection this system lacks" },
+        [F_LANG] = { "--lang", "python|bash|sh|node", "run a snippet (-c), a FILE or stdin in that language" },
+        [F_CODE] = { "--code", "CODE", "the snippet to run with --lang (-c)" },
+        [F_PROFILE] = { "--profile", "safe|fast|dev", "a named set of limits (see moat(1)); flags override it" },
+        [F_MODE] = { "--mode", "strict|balanced|dev", "strict: every protection or refuse; dev: run weaker, loudly" },
+        [F_POLICY] = { "--policy", "FILE", "a JSON file of ceilings that requests cannot exceed" },
+        [F_OUTPUT_LIMIT] = { "--output-limit", "BYTES", "keep at most BYTES of stdout and of stderr" },
         [F_HELP] = { "--help", NULL, "show this help (-h)" },
 };
 
@@ -64,6 +71,11 @@ void run_options_free(struct run_options *o)
         free(o->mounts);
         strv_free(o->protect);
         strv_free(o->path_prepend);
+        free(o->lang);
+        free(o->code);
+        free(o->limit_set);
+        free(o->mode);
+        free(o->policy_file);
         strv_free(o->env_set);
         strv_free(o->env_pass);
         strv_free(o->allow);
@@ -73,6 +85,13 @@ void run_options_free(struct run_options *o)
         free(o->workdir);
         memset(o, 0, sizeof *o);
         o->json_fd = -1;
+}
+
+static int replace_str(char **dst, const char *v)
+{
+        free(*dst);
+        *dst = strdup(v);
+        return *dst ? 0 : -ENOMEM;
 }
 
 int run_options_add_mount(struct run_options *o, enum mount_type t, const char *src, const char *dst,
@@ -177,6 +196,23 @@ static int apply_flag(const char *cmd, int id, const char *v, struct run_options
                 return o->workdir ? 0 : -ENOMEM;
         case F_PROTECT:
                 return strv_push(&o->protect, v);
+        case F_LANG:
+                return replace_str(&o->lang, v);
+        case F_CODE:
+                return replace_str(&o->code, v);
+        case F_PROFILE:
+                return replace_str(&o->limit_set, v);
+        case F_MODE:
+                return replace_str(&o->mode, v);
+        case F_POLICY:
+                return replace_str(&o->policy_file, v);
+        case F_OUTPUT_LIMIT: {
+                unsigned long long n;
+                if (parse_u64(v, 1ull << 40, &n) < 0 || n == 0)
+                        return error_set(e, EINVAL, "--output-limit %s: expected a number of bytes from 1", v);
+                o->output_limit = n;
+                return 0;
+        }
         case F_GIT_WRITE:
                 o->git_write = true;
                 return 0;
@@ -323,6 +359,8 @@ int run_args_parse(const char *cmd, int argc, char *const *argv, struct run_opti
                         id = F_PUBLISH;
                 } else if (strcmp(a, "-e") == 0) {
                         id = F_ENV;
+                } else if (strcmp(a, "-c") == 0) {
+                        id = F_CODE;
                 } else {
                         const char *eq = strchr(a, '=');
                         if (eq) {

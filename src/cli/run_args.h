@@ -54,7 +54,14 @@ struct run_options {
         int verbose;
         unsigned allow_weaker;       /* enum weaker */
         bool help;
-        bool dashdash;               /* the command came after "--": never a profile name */
+        bool dashdash;
+        /* The code runner (src/runner) */
+        char *lang;                  /* --lang */
+        char *code;                  /* -c, --code */
+        char *limit_set;             /* --profile safe|fast|dev */
+        char *mode;                  /* --mode */
+        char *policy_file;           /* --policy */
+        uint64_t output_limit;       /* --output-limit, 0: the limit set's */               /* the command came after "--": never a profile name */
 };
 
 /* Parses args (after the subcommand name). cmd names the subcommand for

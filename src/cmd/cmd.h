@@ -8,6 +8,12 @@ int cmd_explain(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_api(int argc, char **argv);
+/* `moat run` with options already parsed (the runner's child). */
+struct run_options;
+int cmd_run_options(struct run_options *o);
+/* `moat run --lang`: consumes o. */
+int cmd_code_run(struct run_options *o);
 /* Invoked through a symlink named after a profile. */
 int cmd_run_tool(const char *name, int argc, char **argv);
 

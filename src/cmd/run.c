@@ -11,6 +11,7 @@
 #include "policy/build.h"
 #include "policy/gitindex.h"
 #include "profile/resolve.h"
+#include "runner/runner.h"
 #include "sandbox/sandbox.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -142,7 +143,14 @@ int cmd_run(int argc, char **argv)
                 run_options_free(&o);
                 return 0;
         }
+        if (o.lang || o.code)
+                return cmd_code_run(&o);
         return run_with_options(&o, RESOLVE_MAYBE);
+}
+
+int cmd_run_options(struct run_options *o)
+{
+        return run_with_options(o, RESOLVE_MAYBE);
 }
 
 /* A symlink named after a profile: every argument belongs to the tool. */
@@ -184,6 +192,15 @@ static int run_with_options(struct run_options *o_in, enum resolve_mode mode)
         if (extra_ports(&o) < 0) {
                 run_options_free(&o);
                 return 125;
+        }
+        /* A limit set, mode or policy file for a plain command too. */
+        if (!o.lang && (o.limit_set || o.mode || o.policy_file)) {
+                struct runner_request req = { 0 };
+                if (runner_settle(&o, &req, &e) < 0) {
+                        print_error(&e);
+                        run_options_free(&o);
+                        return 125;
+                }
         }
         log_verbose = o.verbose;
         /* The environment's switch to the host's network (coco's spelling

@@ -29,12 +29,57 @@ static void put(struct json *j, const char *s, size_t n)
 
 static void puts_(struct json *j, const char *s) { put(j, s, strlen(s)); }
 
-static void put_string(struct json *j, const char *s)
+/* Length of a valid UTF-8 sequence at p (at most n bytes), or 0. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+        size_t len;
+        unsigned min;
+        unsigned cp;
+        if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+                len = 2;
+                cp = p[0] & 0x1f;
+                min = 0x80;
+        } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+                len = 3;
+                cp = p[0] & 0x0f;
+                min = 0x800;
+        } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+                len = 4;
+                cp = p[0] & 0x07;
+                min = 0x10000;
+        } else
+                return 0;
+        if (n < len)
+                return 0;
+        for (size_t i = 1; i < len; i++) {
+                if ((p[i] & 0xc0) != 0x80)
+                        return 0;
+                cp = cp << 6 | (p[i] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+                return 0;
+        return len;
+}
+
+/* Any bytes: a NUL and other control characters are escaped, and bytes
+ * that are not UTF-8 (a program's binary output) become U+FFFD, so the
+ * document stays valid JSON. */
+static void put_string_n(struct json *j, const char *s, size_t n)
 {
         static const char hex[] = "0123456789abcdef";
         puts_(j, "\"");
-        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        const unsigned char *p = (const unsigned char *)s, *end = p + n;
+        while (p < end) {
                 char e[7];
+                if (*p >= 0x80) {
+                        size_t l = utf8_len(p, (size_t)(end - p));
+                        if (l)
+                                put(j, (const char *)p, l);
+                        else
+                                puts_(j, "\\ufffd");
+                        p += l ? l : 1;
+                        continue;
+                }
                 if (*p == '"' || *p == '\\') {
                         e[0] = '\\';
                         e[1] = (char)*p;
@@ -46,8 +91,14 @@ static void put_string(struct json *j, const char *s)
                         put(j, e, 6);
                 } else
                         put(j, (const char *)p, 1);
+                p++;
         }
         puts_(j, "\"");
+}
+
+static void put_string(struct json *j, const char *s)
+{
+        put_string_n(j, s, strlen(s));
 }
 
 static void key(struct json *j, const char *k)
@@ -101,6 +152,12 @@ void json_str(struct json *j, const char *k, const char *v)
                 put_string(j, v);
         else
                 puts_(j, "null");
+}
+
+void json_strn(struct json *j, const char *k, const char *v, size_t n)
+{
+        key(j, k);
+        put_string_n(j, v, n);
 }
 
 void json_int(struct json *j, const char *k, long long v)

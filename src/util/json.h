@@ -20,6 +20,8 @@ void json_begin_array(struct json *j, const char *key);
 void json_end_array(struct json *j);
 void json_key_object(struct json *j, const char *key);
 void json_str(struct json *j, const char *key, const char *value); /* NULL -> null */
+/* n bytes of anything: NULs escaped, bytes that are not UTF-8 as U+FFFD. */
+void json_strn(struct json *j, const char *key, const char *value, size_t n);
 void json_int(struct json *j, const char *key, long long value);
 void json_uint(struct json *j, const char *key, uint64_t value);
 void json_bool(struct json *j, const char *key, bool value);

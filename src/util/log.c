@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 int log_verbose = 0;
+int log_fd = STDERR_FILENO;
 
 static void vemit(const char *prefix, const char *fmt, va_list ap)
 {
@@ -23,7 +24,7 @@ static void vemit(const char *prefix, const char *fmt, va_list ap)
         buf[len++] = '\n';
         /* One write so lines from the supervisor and the sandbox's init never
          * interleave mid-line. */
-        (void)!write(STDERR_FILENO, buf, len);
+        (void)!write(log_fd, buf, len);
 }
 
 #define EMIT(prefix)                      \

@@ -12,6 +12,9 @@
 
 extern int log_verbose; /* -v count: 1 narrates each setup step */
 
+/* Where messages go: stderr, unless the code runner keeps its program's
+ * stderr apart from moat's own messages. */
+extern int log_fd;
 void log_error(const char *fmt, ...) _printf_(1, 2);
 void log_warn(const char *fmt, ...) _printf_(1, 2);
 void log_info(const char *fmt, ...) _printf_(1, 2);
