@@ -4,7 +4,7 @@ _moat() {
         cur=${COMP_WORDS[COMP_CWORD]}
         prev=${COMP_WORDS[COMP_CWORD-1]}
         if [ "$COMP_CWORD" -eq 1 ]; then
-                COMPREPLY=($(compgen -W "run explain doctor help version" -- "$cur"))
+                COMPREPLY=($(compgen -W "run explain doctor help version list up down install rebuild prune" -- "$cur"))
                 return
         fi
         case $prev in
@@ -24,6 +24,15 @@ _moat() {
                         COMPREPLY=($(compgen -c -- "$cur"))
                 fi ;;
         doctor) COMPREPLY=($(compgen -W "--json --help" -- "$cur")) ;;
+        list) COMPREPLY=($(compgen -W "--json --help" -- "$cur")) ;;
+        up|down)
+                if [ "$prev" = --dir ]; then COMPREPLY=($(compgen -d -- "$cur"))
+                else COMPREPLY=($(compgen -W "--dir --help" -- "$cur")); fi ;;
+        prune) COMPREPLY=($(compgen -W "--yes --help" -- "$cur")) ;;
+        install|rebuild)
+                local d=${XDG_CONFIG_HOME:-$HOME/.config}/moat/tools names f
+                for f in "$d"/*.json; do [ -e "$f" ] && f=${f##*/} && names+=" ${f%.json}"; done
+                COMPREPLY=($(compgen -W "$names" -- "$cur")) ;;
         esac
 }
 complete -F _moat moat

@@ -14,6 +14,8 @@ static const struct {
         { "help", cmd_help },       { "--help", cmd_help },     { "-h", cmd_help },
         { "version", cmd_version }, { "--version", cmd_version },
         { "api", cmd_api },
+        { "list", cmd_list },       { "up", cmd_up },           { "down", cmd_down },
+        { "install", cmd_install }, { "rebuild", cmd_rebuild }, { "prune", cmd_prune },
 };
 
 int main(int argc, char **argv)
@@ -29,7 +31,8 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
                 if (strcmp(argv[1], commands[i].name) == 0)
                         return commands[i].fn(argc - 1, argv + 1);
-        const char *names[] = { "run", "explain", "doctor", "help", "version", "api" };
+        const char *names[] = { "run", "explain", "doctor", "help", "version", "api",
+                                "list", "up", "down", "install", "rebuild", "prune" };
         char esc[256];
         const char *s = str_suggest(argv[1], names, ARRAY_SIZE(names));
         if (s)

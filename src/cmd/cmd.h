@@ -9,6 +9,12 @@ int cmd_doctor(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_api(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_up(int argc, char **argv);
+int cmd_down(int argc, char **argv);
+int cmd_install(int argc, char **argv);
+int cmd_rebuild(int argc, char **argv);
+int cmd_prune(int argc, char **argv);
 /* `moat run` with options already parsed (the runner's child). */
 struct run_options;
 int cmd_run_options(struct run_options *o);

@@ -254,8 +254,10 @@ static int write_record(const struct profile *p, const char *vol, char **path)
         return r;
 }
 
-/* What mise printed as PATH, kept to the directories inside the volume. */
-static int read_tool_path(const char *file, const char *vol, char ***ret)
+/* What mise printed as PATH, kept to the directories inside the volume.
+ * host_vol is where the volume's files are on the host now (a staging
+ * directory during a rebuild). */
+static int read_tool_path(const char *file, const char *vol, const char *host_vol, char ***ret)
 {
         _cleanup_free_ char *text = NULL;
         size_t len;
@@ -266,8 +268,10 @@ static int read_tool_path(const char *file, const char *vol, char ***ret)
         for (char *save = NULL, *d = strtok_r(text, ":\n", &save); d; d = strtok_r(NULL, ":\n", &save)) {
                 _cleanup_free_ char *norm = NULL;
                 struct stat st;
+                char host[PATH_MAX];
                 if (path_normalize(d, &norm) < 0 || !path_is_below_or_equal(norm, vol) || strcmp(norm, vol) == 0 ||
-                    lstat(norm, &st) < 0 || !S_ISDIR(st.st_mode))
+                    snprintf(host, sizeof host, "%s%s", host_vol, norm + strlen(vol)) >= (int)sizeof host ||
+                    lstat(host, &st) < 0 || !S_ISDIR(st.st_mode))
                         continue;
                 bool dup = false;
                 for (size_t i = 0; out && out[i] && !dup; i++)
@@ -284,8 +288,8 @@ static int read_tool_path(const char *file, const char *vol, char ***ret)
 /* The install itself, in a child process: sandbox_run owns the process's
  * signals and terminal while it runs, and the run that follows needs them
  * fresh. */
-static int install_in_sandbox(const struct profile *p, const char *mise, const char *vol, char *const *hosts,
-                              const char *npm_registry, const char *out_file)
+static int install_in_sandbox(const struct profile *p, const char *mise, const char *src, const char *vol,
+                              char *const *hosts, const char *npm_registry, const char *out_file)
 {
         struct run_options o;
         struct build_env be;
@@ -306,7 +310,7 @@ static int install_in_sandbox(const struct profile *p, const char *mise, const c
                 goto out;
         }
         if ((r = run_options_add_mount(&o, MOUNT_BIND, mise, mise, false, "mise")) < 0 ||
-            (r = run_options_add_mount(&o, MOUNT_BIND, vol, vol, true, "volume")) < 0)
+            (r = run_options_add_mount(&o, MOUNT_BIND, src, vol, true, "volume")) < 0)
                 goto out;
         o.net = hosts && hosts[0] ? NET_PROXY : NET_NONE;
         for (size_t i = 0; hosts && hosts[i]; i++)
@@ -368,7 +372,9 @@ out:
         return r;
 }
 
-int tool_install(const struct profile *p, struct moat_error *e)
+/* staging: NULL to install into the volume itself, or an empty directory
+ * next to it that the install sees at the volume's path. */
+static int install_tool(const struct profile *p, const char *staging, struct moat_error *e)
 {
         char vol[PATH_MAX], mise[PATH_MAX], lockfile[PATH_MAX], backend[64];
         int r;
@@ -398,9 +404,12 @@ int tool_install(const struct profile *p, struct moat_error *e)
                 return error_set(e, EINVAL, "%s: moat cannot tell which hosts installing \"%s\" needs (the %s%s%s backend "
                                  "has no registry setting it can read); list them in the profile's \"install_hosts\"",
                                  p->origin, p->tool, backend[0] ? "" : "default", backend, backend[0] ? ":" : "");
-        char out_file[PATH_MAX + 64];
+        /* out_file as the install sees it; host_out where it lands. */
+        const char *src = staging ? staging : vol;
+        char out_file[PATH_MAX + 64], host_out[PATH_MAX + 64];
         snprintf(out_file, sizeof out_file, "%s/.moat-path-%s", vol, p->name);
-        (void)unlink(out_file);
+        snprintf(host_out, sizeof host_out, "%s/.moat-path-%s", src, p->name);
+        (void)unlink(host_out);
         char esc[1024];
         size_t off = 0;
         esc[0] = '\0';
@@ -412,24 +421,41 @@ int tool_install(const struct profile *p, struct moat_error *e)
         if (pid < 0)
                 return error_set(e, errno, "fork: %s", strerror(errno));
         if (pid == 0)
-                _exit(install_in_sandbox(p, mise, vol, hosts, npm_registry, out_file) == 0 ? 0 : 1);
+                _exit(install_in_sandbox(p, mise, src, vol, hosts, npm_registry, out_file) == 0 ? 0 : 1);
         int status;
         if (RETRY_EINTR(waitpid(pid, &status, 0)) < 0)
                 return error_set(e, errno, "waitpid: %s", strerror(errno));
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-                (void)unlink(out_file);
+                (void)unlink(host_out);
                 return error_set(e, EIO, "installing %s failed (mise's messages are above); nothing was recorded, the "
                                  "next run tries again", p->tool);
         }
         _cleanup_strv_free_ char **path = NULL;
-        r = read_tool_path(out_file, vol, &path);
-        (void)unlink(out_file);
+        r = read_tool_path(host_out, vol, src, &path);
+        (void)unlink(host_out);
         if (r < 0)
                 return error_set(e, -r, "installing %s: mise reported no directory of the tool inside %s", p->tool, vol);
-        if ((r = write_record(p, vol, path)) < 0)
+        /* The new install takes the volume's place in one step; the old
+         * one stays whole until then, and is left at staging. */
+        if (staging && renameat2(AT_FDCWD, staging, AT_FDCWD, vol, RENAME_EXCHANGE) < 0)
+                return error_set(e, errno, "replacing %s with the new install: %s", vol, strerror(errno));
+        if ((r = write_record(p, vol, path)) < 0) {
+                if (staging)
+                        (void)renameat2(AT_FDCWD, staging, AT_FDCWD, vol, RENAME_EXCHANGE);
                 return error_set(e, -r, "recording the install of %s: %s", p->tool, strerror(-r));
+        }
         log_info("installed %s in %s", p->tool, vol);
         return 0;
+}
+
+int tool_install(const struct profile *p, struct moat_error *e)
+{
+        return install_tool(p, NULL, e);
+}
+
+int tool_install_staged(const struct profile *p, const char *staging, struct moat_error *e)
+{
+        return install_tool(p, staging, e);
 }
 
 int tool_prepare_run(const struct profile *p, struct run_options *o, bool install, struct moat_error *e)

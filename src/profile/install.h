@@ -27,6 +27,15 @@ int tool_prepare_run(const struct profile *p, struct run_options *o, bool instal
  * moat rebuild). Returns 0 or -errno with e filled in. */
 int tool_install(const struct profile *p, struct moat_error *e);
 
+/* Installs p's tool from scratch (moat rebuild of an isolated tool): mise
+ * runs in staging, an empty directory on the volume's file system that the
+ * install sees at the volume's own path (paths written into installed files
+ * stay right). Only when the install succeeds are staging and the volume
+ * swapped in one rename and the install recorded, so a failed rebuild leaves
+ * the old install working. Either way staging then holds what is not in use
+ * (the old volume, or the failed attempt) and the caller removes it. */
+int tool_install_staged(const struct profile *p, const char *staging, struct moat_error *e);
+
 /* Whether p's tool is installed as the profile now asks (same spec, same
  * dependencies, same volume). */
 bool tool_installed(const struct profile *p);

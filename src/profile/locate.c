@@ -103,6 +103,11 @@ static int coco_config_files(char ***ret)
         return 0;
 }
 
+int profile_coco_config_files(char ***ret)
+{
+        return coco_config_files(ret);
+}
+
 static int load_single(const char *name, const char *dir, struct profile *p, struct moat_error *e)
 {
         char path[4200];

@@ -39,3 +39,7 @@ struct profile_entry {
 };
 int profile_list_names(struct profile_entry **ret, size_t *ret_n);
 void profile_entries_free(struct profile_entry *v, size_t n);
+
+/* coco's older layout as files, in the order they are merged: config.json,
+ * then config.d/ *.json in name order (appended to *ret; existing ones). */
+int profile_coco_config_files(char ***ret);
