@@ -13,7 +13,7 @@ static const struct {
         { "run", cmd_run },         { "explain", cmd_explain }, { "doctor", cmd_doctor },
         { "help", cmd_help },       { "--help", cmd_help },     { "-h", cmd_help },
         { "version", cmd_version }, { "--version", cmd_version },
-        { "api", cmd_api },
+        { "api", cmd_api },         { "box", cmd_box },
         { "list", cmd_list },       { "up", cmd_up },           { "down", cmd_down },
         { "install", cmd_install }, { "rebuild", cmd_rebuild }, { "prune", cmd_prune },
 };
@@ -31,7 +31,7 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
                 if (strcmp(argv[1], commands[i].name) == 0)
                         return commands[i].fn(argc - 1, argv + 1);
-        const char *names[] = { "run", "explain", "doctor", "help", "version", "api",
+        const char *names[] = { "run", "explain", "doctor", "help", "version", "api", "box",
                                 "list", "up", "down", "install", "rebuild", "prune" };
         char esc[256];
         const char *s = str_suggest(argv[1], names, ARRAY_SIZE(names));

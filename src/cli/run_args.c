@@ -76,6 +76,7 @@ void run_options_free(struct run_options *o)
         free(o->limit_set);
         free(o->mode);
         free(o->policy_file);
+        free(o->home_dir);
         strv_free(o->env_set);
         strv_free(o->env_pass);
         strv_free(o->allow);

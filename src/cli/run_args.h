@@ -61,6 +61,8 @@ struct run_options {
         char *limit_set;             /* --profile safe|fast|dev */
         char *mode;                  /* --mode */
         char *policy_file;           /* --policy */
+        char *home_dir;              /* a box's home, bound at $HOME instead of a tmpfs */
+        bool no_protect;             /* a box's workspace: no protected paths (the host runs nothing there) */
         uint64_t output_limit;       /* --output-limit, 0: the limit set's */               /* the command came after "--": never a profile name */
 };
 

@@ -15,6 +15,7 @@ int cmd_down(int argc, char **argv);
 int cmd_install(int argc, char **argv);
 int cmd_rebuild(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
+int cmd_box(int argc, char **argv);
 /* `moat run` with options already parsed (the runner's child). */
 struct run_options;
 int cmd_run_options(struct run_options *o);

@@ -173,7 +173,7 @@ static int add(struct policy *p, enum mount_type t, const char *src, const char 
         return policy_add_mount(p, &m);
 }
 
-static int add_system_mounts(struct policy *p)
+static int add_system_mounts(struct policy *p, const struct run_options *o)
 {
         int r;
         uint64_t tmpfs = p->limits.tmpfs_mib << 20;
@@ -203,8 +203,14 @@ static int add_system_mounts(struct policy *p)
             (r = add(p, MOUNT_DEV, NULL, "/dev", true, tmpfs, "system")) < 0 ||
             (r = add(p, MOUNT_TMPFS, NULL, "/tmp", true, tmpfs, "system")) < 0 ||
             (r = add(p, MOUNT_TMPFS, NULL, "/run", true, (uint64_t)DEFAULT_RUN_TMPFS_MIB << 20, "system")) < 0 ||
-            (r = add(p, MOUNT_SYMLINK, "/tmp", "/var/tmp", false, 0, "system")) < 0 ||
-            (r = add(p, MOUNT_TMPFS, NULL, p->home, true, tmpfs, "home")) < 0)
+            (r = add(p, MOUNT_SYMLINK, "/tmp", "/var/tmp", false, 0, "system")) < 0)
+                return r;
+        /* $HOME: an empty tmpfs, or a box's own home that persists. */
+        if (o->home_dir)
+                r = add(p, MOUNT_BIND, o->home_dir, p->home, true, 0, "box home");
+        else
+                r = add(p, MOUNT_TMPFS, NULL, p->home, true, tmpfs, "home");
+        if (r < 0)
                 return r;
         return 0;
 }
@@ -514,7 +520,7 @@ int policy_build(const struct run_options *o, const struct build_env *be, struct
                 return error_set(e, EINVAL, "--nofile %llu: too low for any program to start (at least 8)",
                                  (unsigned long long)p->limits.nofile);
 
-        if ((r = add_system_mounts(p)) < 0)
+        if ((r = add_system_mounts(p, o)) < 0)
                 return r;
         if (!o->no_cwd) {
                 if ((r = path_normalize(be->cwd, &p->project)) < 0)
@@ -526,7 +532,7 @@ int policy_build(const struct run_options *o, const struct build_env *be, struct
         }
         if ((r = add_user_mounts(p, o, be->cwd, e)) < 0)
                 return r;
-        if (p->project && !o->cwd_ro && (r = add_protected(p, o, e)) < 0)
+        if (p->project && !o->cwd_ro && !o->no_protect && (r = add_protected(p, o, e)) < 0)
                 return r;
         if (!p->project && o->protect)
                 return error_set(e, EINVAL, "--protect: needs the project directory; it cannot be used with --no-cwd");

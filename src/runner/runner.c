@@ -256,6 +256,8 @@ int runner_exec(struct run_options *o, const struct runner_request *req, struct 
                         _exit(125);
                 if (msgs >= 0)
                         log_fd = msgs;
+                if (req->cwd && chdir(req->cwd) < 0)
+                        _exit(125);
                 o->json_fd = 3;
                 o->json = false;
                 o->tty = TTY_NEVER;

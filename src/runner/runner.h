@@ -57,6 +57,7 @@ struct runner_request {
         size_t stdin_len;
         uint64_t output_limit;  /* bytes per stream */
         bool capture;           /* keep the output for the result (JSON) instead of passing it on */
+        const char *cwd;        /* run from this directory (a box's workspace: the project) */
 };
 
 struct runner_result {
