@@ -9,18 +9,39 @@
 #                         unshare -rm, moat then being root of that user
 #                         namespace); with_hosts_exec replaces the shell
 #   hrun ARGS...          like lib.sh's run, for "$MOAT" ARGS under with_hosts
-#   start_server NAME MODE [--tls] [--bind ADDR]...
+#   start_server NAME MODE [--tls] [--bind ADDR] [--flag FILE]...
 #                         MODE is http (serves $EGRESS_WORK/www; answers
 #                         /-/ping with {}), echo (TCP), udp (echoes one
-#                         datagram) or smuggle (each answer is followed by
-#                         an unrequested response with the body "injected"). Sets NAME_port; the server logs one
-#                         line per request or connection to $EGRESS_WORK/NAME.log
+#                         datagram), smuggle (each answer is followed by
+#                         an unrequested response with the body
+#                         "injected"), or one of the misbehaving servers
+#                         described in server.py (eof, hold, early, mute,
+#                         slowread, tinywin). Sets NAME_port; the server
+#                         logs one line per request or connection to
+#                         $EGRESS_WORK/NAME.log; --flag FILE is created at
+#                         each connection (a project path lets the sandbox
+#                         wait for it); hold waits for $EGRESS_WORK/NAME.release
+#   busy_run FLAG [ULIMIT_OPTION...] -- MOAT_ARGUMENTS...
+#                         moat in the background; once the command inside
+#                         creates $PROJECT/FLAG, the supervisor's CPU use
+#                         over 2 s goes into BUSY (percent of one CPU);
+#                         then OUT (stdout and stderr) when moat is done
+#   busy_ok BUSY DESCRIPTION    passes when the proxy idled (< 30% of a CPU)
+#   small_net_run MODES -- MOAT_ARGUMENTS...
+#                         moat in a private network namespace whose TCP send
+#                         buffers are 4 KiB (a slow path: a sender's buffer
+#                         fills at once), with servers of the MODES
+#                         (space-separated) started inside; @PORT1@,
+#                         @PORT2@... in the arguments become their ports.
+#                         Sets OUT, ERR, RC, and SMALL_LOG (the servers' log)
+#   proxy_pipes PID       the size of every pipe the process holds, one a line
 #   server_log NAME       what the server logged
 #   http_status TEXT      the status code of the first response line in TEXT
 #   py_in ARGS...         the python3 to run inside the sandbox (the system's)
 #
 # Inside the project: raw.py (exact bytes to the proxy, prints each
-# response), socks.py (a SOCKS5 client), udp.py (one datagram, waits 1 s).
+# response), socks.py (a SOCKS5 client), udp.py (one datagram, waits 1 s),
+# misuse.py (clients that misbehave; see its head).
 
 # These switch moat to the host's network, which --allow refuses.
 unset MOAT_ALLOW_NETWORK COCO_ALLOW_NETWORK
@@ -116,8 +137,11 @@ cat >"$EGRESS_WORK/server.py" <<'EOF'
 import argparse, http.server, os, socket, socketserver, ssl, sys, threading
 
 ap = argparse.ArgumentParser()
-ap.add_argument('mode', choices=['http', 'echo', 'udp', 'smuggle'])
+ap.add_argument('mode', choices=['http', 'echo', 'udp', 'smuggle', 'eof', 'hold', 'early', 'mute', 'slowread',
+                                 'tinywin'])
 ap.add_argument('--bind', action='append')
+ap.add_argument('--flag')
+ap.add_argument('--release')
 ap.add_argument('--dir', default='.')
 ap.add_argument('--log', required=True)
 ap.add_argument('--tls', nargs=2)
@@ -254,8 +278,135 @@ def serve_smuggle(s):
         c, _ = s.accept()
         threading.Thread(target=one, args=(c,), daemon=True).start()
 
+# Servers that misbehave the way real ones do, one connection per thread:
+#   eof       answers GET /FILE with FILE and no Content-Length: the body
+#             ends when the connection closes (the whole answer, then close)
+#   hold      reads nothing until the release file exists, then everything
+#             until the end: "hold read N then eof|reset|timeout"
+#   early     reads the request head and 1000 bytes of body, answers 413
+#             with Connection: close and closes, the body unfinished
+#   mute      the same, but closes without answering
+#   slowread  waits 1 s before reading a Content-Length body, then answers
+#             "got N"
+#   tinywin   a receive window of a few hundred bytes; answers every
+#             request head at once ("ok", kept alive) without reading any
+#             body, and keeps the connection 5 s
+def serve_conns(s, handler):
+    s.listen(128)
+    def one(c):
+        with c:
+            if a.flag:
+                open(a.flag, 'w').close()
+            try:
+                handler(c)
+            except OSError:
+                pass
+    while True:
+        c, _ = s.accept()
+        threading.Thread(target=one, args=(c,), daemon=True).start()
+
+def read_head(c):
+    buf = b''
+    while b'\r\n\r\n' not in buf:
+        b = c.recv(65536)
+        if not b:
+            return None, b''
+        buf += b
+    head, _, rest = buf.partition(b'\r\n\r\n')
+    return head.decode('latin1'), rest
+
+def header(head, name):
+    for line in head.split('\r\n')[1:]:
+        k, _, v = line.partition(':')
+        if k.strip().lower() == name:
+            return v.strip()
+    return None
+
+def h_eof(c):
+    head, _ = read_head(c)
+    if head is None:
+        return
+    line = head.split('\r\n')[0]
+    log('eof ' + line)
+    with open(os.path.join(a.dir, line.split()[1].lstrip('/')), 'rb') as f:
+        data = f.read()
+    c.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n' + data)
+
+def h_hold(c):
+    log('hold connected')
+    for _ in range(1200):
+        if not a.release or os.path.exists(a.release):
+            break
+        threading.Event().wait(0.05)
+    c.settimeout(10)
+    n, end = 0, 'eof'
+    try:
+        while True:
+            b = c.recv(65536)
+            if not b:
+                break
+            n += len(b)
+    except socket.timeout:
+        end = 'timeout'
+    except OSError:
+        end = 'reset'
+    log('hold read %d then %s' % (n, end))
+
+def h_early(c, answer=True):
+    head, body = read_head(c)
+    if head is None:
+        return
+    while len(body) < 1000:
+        b = c.recv(1000 - len(body))
+        if not b:
+            break
+        body += b
+    log('%s %s body %d' % (a.mode, head.split('\r\n')[0], len(body)))
+    if answer:
+        c.sendall(b'HTTP/1.1 413 Payload Too Large\r\nContent-Length: 5\r\nConnection: close\r\n\r\nlarge')
+    c.shutdown(socket.SHUT_WR)
+    threading.Event().wait(0.2)
+
+def h_slowread(c):
+    head, body = read_head(c)
+    if head is None:
+        return
+    want = int(header(head, 'content-length') or 0)
+    threading.Event().wait(1)
+    n = len(body)
+    while n < want:
+        b = c.recv(min(65536, want - n))
+        if not b:
+            break
+        n += len(b)
+    log('slowread %s got %d' % (head.split('\r\n')[0], n))
+    msg = b'got %d' % n
+    c.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s' % (len(msg), msg))
+    threading.Event().wait(1)
+
+def h_tinywin(c):
+    c.settimeout(5)
+    head, _ = read_head(c)
+    if head is None:
+        return
+    log('tinywin ' + head.split('\r\n')[0])
+    c.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok')
+    threading.Event().wait(5)
+
+raw_handlers = {'eof': h_eof, 'hold': h_hold, 'early': h_early, 'mute': lambda c: h_early(c, False),
+                'slowread': h_slowread, 'tinywin': h_tinywin}
+
 socks, port = listeners(socket.SOCK_DGRAM if a.mode == 'udp' else socket.SOCK_STREAM)
-fn = {'http': serve_http, 'echo': serve_echo, 'udp': serve_udp, 'smuggle': serve_smuggle}[a.mode]
+if a.mode == 'tinywin':
+    # Before listen, so that accepted sockets inherit them: a peer sees a
+    # window of a few hundred bytes in segments of 88.
+    for s in socks:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 88)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+if a.mode in raw_handlers:
+    fn = lambda s: serve_conns(s, raw_handlers[a.mode])
+else:
+    fn = {'http': serve_http, 'echo': serve_echo, 'udp': serve_udp, 'smuggle': serve_smuggle}[a.mode]
 for s in socks[1:]:
     threading.Thread(target=fn, args=(s,), daemon=True).start()
 if a.mode != 'udp':
@@ -275,13 +426,15 @@ start_server() { # name, mode, [--tls] [--bind ADDR]...
                 case $1 in
                 --tls) args+=(--tls "$EGRESS_WORK/srv.pem" "$EGRESS_WORK/srv.key") ;;
                 --bind) args+=(--bind "$2"); shift ;;
+                --flag) args+=(--flag "$2"); shift ;;
                 esac
                 shift
         done
-        rm -f "$EGRESS_WORK/$name.port"
+        rm -f "$EGRESS_WORK/$name.port" "$EGRESS_WORK/$name.release"
         : >"$EGRESS_WORK/$name.log"
         python3 "$EGRESS_WORK/server.py" "$mode" --dir "$EGRESS_WORK/www" --log "$EGRESS_WORK/$name.log" \
-                --port-file "$EGRESS_WORK/$name.port" "${args[@]}" >"$EGRESS_WORK/$name.err" 2>&1 &
+                --port-file "$EGRESS_WORK/$name.port" --release "$EGRESS_WORK/$name.release" "${args[@]}" \
+                >"$EGRESS_WORK/$name.err" 2>&1 &
         pid=$!
         _cleanup+=("kill $pid 2>/dev/null; wait $pid 2>/dev/null")
         for _ in $(seq 100); do
@@ -296,6 +449,130 @@ start_server() { # name, mode, [--tls] [--bind ADDR]...
                 return 1
         fi
         printf -v "${name}_port" '%s' "$port"
+}
+
+# CPU time (user + system, in clock ticks) of a process and its threads.
+ticks() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $12 + $13}'; }
+
+busy_run() { # flag, [ulimit options...] -- moat arguments...
+        local flag=$1 pid t0 t1 hz
+        shift
+        local lim=()
+        while [ $# -gt 0 ] && [ "$1" != -- ]; do lim+=("$1"); shift; done
+        shift
+        rm -f "$PROJECT/$flag"
+        (
+                [ ${#lim[@]} -eq 0 ] || ulimit "${lim[@]}" || exit
+                with_hosts_exec "$MOAT" "$@"
+        ) >"$EGRESS_WORK/busy.out" 2>&1 </dev/null &
+        pid=$!
+        _cleanup+=("kill $pid 2>/dev/null")
+        for _ in $(seq 300); do
+                [ -e "$PROJECT/$flag" ] && break
+                kill -0 "$pid" 2>/dev/null || break
+                sleep 0.1
+        done
+        sleep 0.5
+        hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
+        BUSY_PID=$pid
+        [ -z "${BUSY_HOOK:-}" ] || eval "$BUSY_HOOK"
+        t0=$(ticks "$pid"); sleep 2; t1=$(ticks "$pid")
+        BUSY=999 # unmeasured: moat was gone
+        [ -n "$t0" ] && [ -n "$t1" ] && BUSY=$(((t1 - t0) * 100 / (2 * hz)))
+        for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        OUT=$(cat "$EGRESS_WORK/busy.out")
+        if printf '%s' "$OUT" | grep -qE '==[0-9]+==ERROR: [A-Za-z]+Sanitizer|runtime error:'; then
+                fail "moat $* ran without a sanitizer report"
+                diag "$(printf '%s\n' "$OUT" | grep -A20 -m1 -E 'Sanitizer|runtime error')"
+        fi
+}
+
+# An idle proxy uses nothing; a spinning one a whole CPU. 30% leaves room
+# for a slow or loaded machine without letting a busy loop pass.
+busy_ok() { # percent, description
+        if [ "$1" -lt 30 ]; then pass "$2 ($1% of a CPU)"; else fail "$2 ($1% of a CPU)"; fi
+}
+
+small_net_run() { # modes, --, moat arguments...
+        local modes=$1 u=-mn o e
+        shift 2
+        [ "$(id -u)" = 0 ] || u=-rmn
+        o=$(mktemp) e=$(mktemp)
+        SMALL_LOG=$EGRESS_WORK/small.log
+        : >"$SMALL_LOG"
+        # shellcheck disable=SC2016
+        unshare "$u" bash -c '
+                hosts=$1 work=$2 modes=$3 moat=$4
+                shift 4
+                mount --bind "$hosts" /etc/hosts || exit 90
+                python3 "$work/lo_up.py" || exit 91
+                echo "4096 4096 4096" >/proc/sys/net/ipv4/tcp_wmem || exit 92
+                i=0 pids=()
+                for m in $modes; do
+                        i=$((i + 1))
+                        rm -f "$work/small$i.port"
+                        python3 "$work/server.py" "$m" --dir "$work/www" --log "$work/small.log" \
+                                --port-file "$work/small$i.port" 2>>"$work/small.err" &
+                        pids+=($!)
+                        for _ in $(seq 100); do [ -s "$work/small$i.port" ] && break; sleep 0.05; done
+                        [ -s "$work/small$i.port" ] || exit 93
+                done
+                args=()
+                for x in "$@"; do
+                        for k in $(seq "$i"); do x=${x//@PORT$k@/$(cat "$work/small$k.port")}; done
+                        args+=("$x")
+                done
+                "$moat" "${args[@]}"
+                rc=$?
+                kill "${pids[@]}"
+                wait 2>/dev/null
+                exit $rc' _ "$EGRESS_HOSTS" "$EGRESS_WORK" "$modes" "$MOAT" "$@" >"$o" 2>"$e" </dev/null
+        RC=$?
+        OUT=$(cat "$o"); ERR=$(cat "$e")
+        rm -f "$o" "$e"
+        if printf '%s' "$ERR" | grep -qE '==[0-9]+==ERROR: [A-Za-z]+Sanitizer|runtime error:'; then
+                fail "moat $* ran without a sanitizer report"
+                diag "$(printf '%s\n' "$ERR" | head -20)"
+        fi
+}
+
+# Brings lo up in a fresh network namespace (SIOCGIFFLAGS, SIOCSIFFLAGS),
+# without needing ip(8) on the unprivileged user's PATH.
+cat >"$EGRESS_WORK/lo_up.py" <<'EOF'
+import fcntl, socket, struct
+s = socket.socket()
+flags = struct.unpack('16sh22x', fcntl.ioctl(s, 0x8913, struct.pack('16sh22x', b'lo', 0)))[1]
+fcntl.ioctl(s, 0x8914, struct.pack('16sh22x', b'lo', flags | 1))
+EOF
+
+# Whether small_net_run can make its namespace here.
+small_net_ok() {
+        local u=-mn
+        [ "$(id -u)" = 0 ] || u=-rmn
+        unshare "$u" sh -c 'echo "4096 4096 4096" >/proc/sys/net/ipv4/tcp_wmem' 2>/dev/null
+}
+
+proxy_pipes() { # pid
+        python3 - "$1" <<'EOF'
+import fcntl, os, sys
+pid = sys.argv[1]
+seen = set()
+for fd in os.listdir('/proc/%s/fd' % pid):
+    try:
+        link = os.readlink('/proc/%s/fd/%s' % (pid, fd))
+        if not link.startswith('pipe:') or link in seen:
+            continue
+        f = os.open('/proc/%s/fd/%s' % (pid, fd), os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        continue
+    seen.add(link)
+    try:
+        print(fcntl.fcntl(f, 1032))  # F_GETPIPE_SZ
+    finally:
+        os.close(f)
+EOF
 }
 
 # Clients for inside the sandbox, in the project so that it can read them.
@@ -434,5 +711,206 @@ except socket.timeout:
     print('NOANSWER')
 except OSError as e:
     print('ERROR %s' % e)
+EOF
+        cat >"$PROJECT/misuse.py" <<'EOF'
+# misuse.py SCENARIO ARGS...: clients that misbehave, each printing what it
+# saw. Where a FLAG is named, it is created once the scenario is set up,
+# and the client then waits 4 s holding its connections (the host measures
+# the proxy meanwhile).
+#   socks-greet FLAG            a SOCKS5 greeting, then nothing
+#   reset-waiting URL UPFLAG FLAG
+#                               GET URL; once the server has the request
+#                               (UPFLAG exists), reset the connection
+#   reset-tunnel HOST:PORT FLAG CONNECT, send until nothing more is taken
+#                               (the server does not read), then reset
+#   early URL FLAG              POST 1 MiB to URL, sending 1000 bytes only:
+#                               the response, then whether the connection
+#                               closes (CLOSED) or stays open (OPEN)
+#   slow-reader URL             GET URL, wait 1 s, then read to the end:
+#                               "<status line> LEN n SHA256 hex"
+#   late-readers URL SIZE...    for each SIZE, GET URL/eof-SIZE.bin over a
+#                               connection with a small window (segments of
+#                               88 bytes, a 4 KiB receive buffer), read after
+#                               0.3 s: "SHORT size:got..." lists the ones cut
+#   upload URL SIZE             POST SIZE bytes, print the response
+#   leak URL HOST:PORT          POST 20000 bytes of "L" to URL, then on the
+#                               same connection CONNECT HOST:PORT (an echo
+#                               server) and send "hello": what came back
+#   tunnels N HOST:PORT PATH M FLAG
+#                               N tunnels each fetching /small through
+#                               CONNECT, M more each fetching PATH, all kept
+import hashlib, os, socket, struct, sys, time
+
+PROXY = ('127.0.0.1', 3128)
+
+
+def conn(timeout=10):
+    return socket.create_connection(PROXY, timeout=timeout)
+
+
+def hold(flag):
+    open(flag, 'w').close()
+    time.sleep(4)
+
+
+def reset(s):
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+    s.close()
+
+
+def authority(url):
+    return url.split('/')[2].encode()
+
+
+def read_response(f):
+    line = f.readline()
+    if not line:
+        return 'CLOSED', b''
+    hdr = {}
+    while True:
+        h = f.readline()
+        if h in (b'\r\n', b'\n', b''):
+            break
+        k, _, v = h.decode('latin1').partition(':')
+        hdr[k.strip().lower()] = v.strip()
+    n = int(hdr.get('content-length', '-1'))
+    body = f.read(n) if n >= 0 else f.read()
+    return line.decode('latin1').rstrip(), body
+
+
+def connect_tunnel(s, hostport):
+    s.sendall(b'CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n' % (hostport.encode(), hostport.encode()))
+    buf = b''
+    while b'\r\n\r\n' not in buf:
+        b = s.recv(1)
+        if not b:
+            return 'CLOSED'
+        buf += b
+    return buf.split(b'\r\n')[0].decode('latin1')
+
+
+def post_head(url, size):
+    return b'POST %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n\r\n' % (url.encode(), authority(url), size)
+
+
+cmd, args = sys.argv[1], sys.argv[2:]
+if cmd == 'socks-greet':
+    s = conn()
+    s.sendall(b'\x05\x01\x00')
+    print('GREETED %s' % s.recv(2).hex())
+    hold(args[0])
+elif cmd == 'reset-waiting':
+    url, upflag, flag = args
+    s = conn()
+    s.sendall(b'GET %s HTTP/1.1\r\nHost: %s\r\n\r\n' % (url.encode(), authority(url)))
+    for _ in range(200):
+        if os.path.exists(upflag):
+            break
+        time.sleep(0.05)
+    time.sleep(0.2)
+    reset(s)
+    print('RESET')
+    hold(flag)
+elif cmd == 'reset-tunnel':
+    hostport, flag = args
+    s = conn()
+    print(connect_tunnel(s, hostport))
+    s.setblocking(False)
+    sent, idle, chunk = 0, 0, b'x' * 65536
+    while idle < 10 and sent < (256 << 20):
+        try:
+            sent += s.send(chunk)
+            idle = 0
+        except BlockingIOError:
+            idle += 1
+            time.sleep(0.05)
+    print('SENT %d' % sent)
+    reset(s)
+    hold(flag)
+elif cmd == 'early':
+    url, flag = args
+    s = conn()
+    s.sendall(post_head(url, 1 << 20) + b'a' * 1000)
+    try:
+        status, body = read_response(s.makefile('rb'))
+        print('RESPONSE %s' % status)
+        print('BODY %s' % body.decode('latin1'))
+    except OSError as e:
+        print('ERROR %s' % e)
+    s.settimeout(5)
+    try:
+        print('CLOSED' if not s.recv(1) else 'MORE')
+    except socket.timeout:
+        print('OPEN')
+    except OSError:
+        print('CLOSED')
+    hold(flag)
+elif cmd == 'slow-reader':
+    s = conn(30)
+    s.sendall(b'GET %s HTTP/1.1\r\nHost: %s\r\n\r\n' % (args[0].encode(), authority(args[0])))
+    time.sleep(1)
+    status, body = read_response(s.makefile('rb'))
+    print('%s LEN %d SHA256 %s' % (status, len(body), hashlib.sha256(body).hexdigest()))
+elif cmd == 'late-readers':
+    short = []
+    for size in args[1:]:
+        s = socket.socket()
+        # Before connecting: the proxy then sends in small segments into a
+        # small window, so its own buffers fill before the server is done.
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 88)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(30)
+        s.connect(PROXY)
+        url = '%s/eof-%s.bin' % (args[0], size)
+        s.sendall(b'GET %s HTTP/1.1\r\nHost: %s\r\n\r\n' % (url.encode(), authority(url)))
+        time.sleep(0.3)
+        status, body = read_response(s.makefile('rb'))
+        if len(body) != int(size):
+            short.append('%s:%d' % (size, len(body)))
+        s.close()
+    print('SHORT %s' % ' '.join(short))
+elif cmd == 'upload':
+    url, size = args[0], int(args[1])
+    s = conn(30)
+    try:
+        s.sendall(post_head(url, size))
+        s.sendall(b'u' * size)
+        status, body = read_response(s.makefile('rb'))
+        print('%s %s' % (status, body.decode('latin1')))
+    except OSError as e:
+        print('ERROR %s' % e)
+elif cmd == 'leak':
+    url, hostport = args
+    s = conn()
+    s.sendall(post_head(url, 20000) + b'L' * 20000)
+    status, body = read_response(s.makefile('rb'))
+    print('RESPONSE 1 %s %s' % (status, body.decode('latin1')))
+    print('RESPONSE 2 %s' % connect_tunnel(s, hostport))
+    s.sendall(b'hello')
+    s.settimeout(2)
+    got = b''
+    try:
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            got += b
+    except OSError:
+        pass
+    print('ECHO %r LEN %d' % (got[:40], len(got)))
+elif cmd == 'tunnels':
+    n, hostport, path, m, flag = int(args[0]), args[1], args[2], int(args[3]), args[4]
+    held, size = [], 0
+    for i in range(n + m):
+        s = conn(30)
+        held.append(s)
+        if connect_tunnel(s, hostport).split()[1:2] != ['200']:
+            print('REFUSED')
+            sys.exit(1)
+        s.sendall(b'GET %s HTTP/1.1\r\nHost: %s\r\n\r\n' % (b'/small' if i < n else path.encode(), hostport.encode()))
+        status, body = read_response(s.makefile('rb'))
+        size = len(body)
+    print('FETCHED %d small, %d of %d bytes' % (n, m, size))
+    hold(flag)
 EOF
 }

@@ -16,6 +16,19 @@
 /* The sandbox sees the proxy at this address (its own loopback). */
 #define EGRESS_PORT 3128
 
+/* What the proxy may hold on the host, where no limit of the sandbox
+ * counts it. Connections (proxy, -p and --host-port together) beyond
+ * EGRESS_MAX_CONNS at once are closed as soon as they are accepted, each
+ * recorded as a refusal. A connection holds about 10 KiB of its own, up to
+ * four 32 KiB buffers while an HTTP request is forwarded (none otherwise),
+ * and, as a tunnel, two pipes of the kernel's default 64 KiB, whose pages
+ * are held only while data waits in them; a tunnel direction that moves
+ * bulk data grows its pipe to 1 MiB, at most EGRESS_MAX_GROWN_PIPES at
+ * once. Worst case, every connection stalled: about 140 MiB of buffers, or
+ * 128 MiB + 60 MiB of pipe pages. */
+#define EGRESS_MAX_CONNS 1024
+#define EGRESS_MAX_GROWN_PIPES 64
+
 struct egress_decision {
         double start;          /* seconds since the epoch */
         double duration_s;

@@ -118,6 +118,75 @@ if have curl; then
         is "$OUT" "hello from allowed.test" "curl -x socks5h:// through the proxy"
 fi
 
+# ---- servers as they are -------------------------------------------------------
+
+# A body without Content-Length or chunked framing ends when the server
+# closes: every byte of it reaches the client, also when the client reads
+# slower than the server writes (the proxy then still holds some when the
+# server closes).
+if start_server eof eof; then
+        F=$eof_port
+        FALLOW=(--allow "allowed.test:$F" --allow "127.0.0.1:$F")
+        head -c $((16 << 20)) /dev/urandom >"$EGRESS_WORK/www/eof.bin"
+        eof_sum=$(sha256sum "$EGRESS_WORK/www/eof.bin" | cut -d' ' -f1)
+        hrun run "${FALLOW[@]}" -- "$PY_IN" misuse.py slow-reader "http://allowed.test:$F/eof.bin"
+        is "$OUT" "HTTP/1.1 200 OK LEN 16777216 SHA256 $eof_sum" \
+                "a 16 MiB body delimited by the server closing arrives whole to a client that reads late"
+        # Sizes around what the proxy and the kernel hold for a client that
+        # does not read yet: for some of them, bytes are still in the proxy
+        # when the server's close arrives.
+        sizes=()
+        for k in $(seq 0 16 384); do
+                sizes+=($((k * 1024 + 100)))
+                head -c "${sizes[-1]}" /dev/urandom >"$EGRESS_WORK/www/eof-${sizes[-1]}.bin"
+        done
+        hrun run "${FALLOW[@]}" -- "$PY_IN" misuse.py late-readers "http://allowed.test:$F" "${sizes[@]}"
+        is "$OUT" "SHORT " "bodies of ${#sizes[@]} sizes from 100 B to 384 KiB delimited by the close: none cut short"
+        if have curl; then
+                hrun run "${FALLOW[@]}" -- sh -c "curl -sS --max-time 60 http://allowed.test:$F/big.bin | sha256sum"
+                is "${OUT%% *}" "$big_sum" "curl: a 50 MB body delimited by the close arrives intact"
+                hrun run "${FALLOW[@]}" -- curl -sS --max-time 10 "http://allowed.test:$F/hello.txt"
+                is "$OUT" "hello from allowed.test" "curl: a small one too"
+        fi
+else
+        fail "the until-close test server starts"
+fi
+
+# A server that answers (or just closes) in the middle of a request body:
+# the client gets the answer, or a 502, then its connection closes; the
+# decision is logged; the proxy does not spin on the closed connection.
+for mode in early mute; do
+        if ! start_server "$mode" "$mode"; then
+                fail "the $mode test server starts"
+                continue
+        fi
+        port_var=${mode}_port
+        M=${!port_var}
+        busy_run early.flag -- run --allow "allowed.test:$M" --allow "127.0.0.1:$M" --log "$EGRESS_WORK/$mode.jsonl" \
+                -- "$PY_IN" misuse.py early "http://allowed.test:$M/upload" early.flag
+        if [ "$mode" = early ]; then
+                like "$OUT" "RESPONSE HTTP/1.1 413" "a server that answers 413 and closes in the middle of the body: the answer arrives"
+                like "$OUT" "BODY large" "with its body"
+        else
+                like "$OUT" "RESPONSE HTTP/1.1 502" "a server that closes in the middle of the body without answering: 502"
+        fi
+        like "$OUT" "CLOSED" "$mode: then the proxy closes the client's connection"
+        busy_ok "$BUSY" "$mode: and does not spin"
+        like "$(cat "$EGRESS_WORK/$mode.jsonl" 2>/dev/null)" "\"host\":\"allowed.test\",\"port\":$M,\"decision\":\"allowed\".*\"bytes_up\":[0-9]{4}" \
+                "$mode: the request is logged with the bytes sent"
+        like "$(server_log "$mode")" "$mode POST /upload HTTP/1.1 body 1000" "(the server saw the request)"
+done
+
+# An upload to a server slower than the client: the proxy's buffers fill
+# both ways, and it must keep moving the body as the server reads.
+if start_server slow slowread; then
+        hrun run --allow "allowed.test:$slow_port" --allow "127.0.0.1:$slow_port" -- \
+                "$PY_IN" misuse.py upload "http://allowed.test:$slow_port/up" $((16 << 20))
+        is "$OUT" "HTTP/1.1 200 OK got 16777216" "a 16 MiB upload to a server that starts reading late arrives whole"
+else
+        fail "the slow-reading test server starts"
+fi
+
 # ---- refusals ----------------------------------------------------------------
 
 if have curl; then
