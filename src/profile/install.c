@@ -51,6 +51,9 @@ static bool data_path(char *buf, size_t size, const char *sub, const char *name)
 
 int tool_volume(const struct profile *p, char *buf, size_t size)
 {
+        /* An isolated tool named "shared" would get the shared volume. */
+        if (p->isolated && strcmp(p->name, "shared") == 0)
+                return -EEXIST;
         bool ok = p->isolated ? data_path(buf, size, "volumes", p->name) : data_path(buf, size, "volumes", "shared");
         return ok ? 0 : -ENOENT;
 }
@@ -383,7 +386,10 @@ static int install_tool(const struct profile *p, const char *staging, struct moa
                                  p->command ? p->command : p->name);
         if ((r = find_mise(mise, sizeof mise, e)) < 0)
                 return r;
-        if (tool_volume(p, vol, sizeof vol) < 0 || !data_path(lockfile, sizeof lockfile, "install.lock", NULL))
+        if ((r = tool_volume(p, vol, sizeof vol)) == -EEXIST)
+                return error_set(e, EEXIST, "%s: an isolated tool cannot be named \"shared\" (that is the shared "
+                                 "volume's name); rename the profile", p->origin);
+        if (r < 0 || !data_path(lockfile, sizeof lockfile, "install.lock", NULL))
                 return error_set(e, ENOENT, "cannot find moat's data directory: set HOME or XDG_DATA_HOME");
         if ((r = mkdir_p(vol, 0755)) < 0)
                 return error_set(e, -r, "creating %s: %s", vol, strerror(-r));
