@@ -4,7 +4,7 @@ _moat() {
         cur=${COMP_WORDS[COMP_CWORD]}
         prev=${COMP_WORDS[COMP_CWORD-1]}
         if [ "$COMP_CWORD" -eq 1 ]; then
-                COMPREPLY=($(compgen -W "run explain doctor help version list up down install rebuild prune" -- "$cur"))
+                COMPREPLY=($(compgen -W "run explain doctor help version list up down install rebuild prune get" -- "$cur"))
                 return
         fi
         case $prev in
@@ -29,6 +29,9 @@ _moat() {
                 if [ "$prev" = --dir ]; then COMPREPLY=($(compgen -d -- "$cur"))
                 else COMPREPLY=($(compgen -W "--dir --help" -- "$cur")); fi ;;
         prune) COMPREPLY=($(compgen -W "--yes --help" -- "$cur")) ;;
+        get)
+                if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "--force --yes --list --help" -- "$cur"))
+                else COMPREPLY=($(compgen -W "$(moat get --list 2>/dev/null | sed -n '2,$s/^  \([^ ]*\).*/\1/p')" -- "$cur")); fi ;;
         install|rebuild)
                 local d=${XDG_CONFIG_HOME:-$HOME/.config}/moat/tools names f
                 for f in "$d"/*.json; do [ -e "$f" ] && f=${f##*/} && names+=" ${f%.json}"; done

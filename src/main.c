@@ -13,6 +13,7 @@ static const struct {
         { "run", cmd_run },         { "explain", cmd_explain }, { "doctor", cmd_doctor },
         { "help", cmd_help },       { "--help", cmd_help },     { "-h", cmd_help },
         { "version", cmd_version }, { "--version", cmd_version },
+        { "get", cmd_get },
         { "api", cmd_api },         { "box", cmd_box },
         { "list", cmd_list },       { "up", cmd_up },           { "down", cmd_down },
         { "install", cmd_install }, { "rebuild", cmd_rebuild }, { "prune", cmd_prune },
@@ -32,7 +33,8 @@ int main(int argc, char **argv)
                 if (strcmp(argv[1], commands[i].name) == 0)
                         return commands[i].fn(argc - 1, argv + 1);
         const char *names[] = { "run", "explain", "doctor", "help", "version", "api", "box",
-                                "list", "up", "down", "install", "rebuild", "prune" };
+                                "list", "up", "down", "install", "rebuild", "prune",
+                                "get" };
         char esc[256];
         const char *s = str_suggest(argv[1], names, ARRAY_SIZE(names));
         if (s)

@@ -8,6 +8,7 @@ int cmd_explain(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_get(int argc, char **argv);
 int cmd_api(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_up(int argc, char **argv);

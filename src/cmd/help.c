@@ -22,6 +22,7 @@ int cmd_help(int argc, char **argv)
                "  moat install NAME...                        install tools now\n"
                "  moat rebuild [NAME...]                      install tools again, old kept on failure\n"
                "  moat prune [--yes]                          remove caches and unused volumes\n"
+               "  moat get NAME... [--force] [--yes]          save profiles from moat's store, after showing them\n"
                "  moat help [run]                             this help, or run's options\n"
                "  moat version\n\n"
                "By default the command sees the current directory (read-write, with git hooks,\n"
