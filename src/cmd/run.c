@@ -164,12 +164,6 @@ int cmd_run_tool(const char *name, int argc, char **argv)
         for (int i = 1; i < argc; i++)
                 if (strv_push(&o.argv, argv[i]) < 0)
                         return 125;
-        /* MOAT_DEBUG (coco's COCO_DEBUG): narrate the set-up. */
-        const char *dbg = getenv("MOAT_DEBUG");
-        if (!dbg || !*dbg)
-                dbg = getenv("COCO_DEBUG");
-        if (dbg && (strcmp(dbg, "1") == 0 || strcmp(dbg, "true") == 0))
-                o.verbose = 1;
         return run_with_options(&o, RESOLVE_REQUIRED);
 }
 
@@ -182,6 +176,13 @@ static int run_with_options(struct run_options *o_in, enum resolve_mode mode)
         _cleanup_free_ char *cwd = NULL;
         int status;
 
+        /* MOAT_DEBUG (coco's COCO_DEBUG): narrate the set-up, for a
+         * symlinked tool that takes no moat flags. */
+        const char *dbg = getenv("MOAT_DEBUG");
+        if (!dbg || !*dbg)
+                dbg = getenv("COCO_DEBUG");
+        if (!o.verbose && dbg && (strcmp(dbg, "1") == 0 || strcmp(dbg, "true") == 0))
+                o.verbose = 1;
         log_verbose = o.verbose;
         bool cli_net = o.net_set || o.allow, cli_allow = o.allow != NULL;
         if (profile_resolve(&o, mode, true, &e) < 0) {
