@@ -4,7 +4,7 @@ _moat() {
         cur=${COMP_WORDS[COMP_CWORD]}
         prev=${COMP_WORDS[COMP_CWORD-1]}
         if [ "$COMP_CWORD" -eq 1 ]; then
-                COMPREPLY=($(compgen -W "run explain doctor help version list up down install rebuild prune get" -- "$cur"))
+                COMPREPLY=($(compgen -W "run explain doctor help version list up down install rebuild prune get api box" -- "$cur"))
                 return
         fi
         case $prev in
@@ -13,17 +13,30 @@ _moat() {
         --log) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --allow-weaker) COMPREPLY=($(compgen -W "landlock userns" -- "$cur")); return ;;
         --pass-env) COMPREPLY=($(compgen -v -- "$cur")); return ;;
+        --lang) COMPREPLY=($(compgen -W "python bash sh node" -- "$cur")); return ;;
+        --profile) COMPREPLY=($(compgen -W "safe fast dev" -- "$cur")); return ;;
+        --mode) COMPREPLY=($(compgen -W "strict balanced dev" -- "$cur")); return ;;
+        --policy) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         case ${COMP_WORDS[1]} in
         run|explain)
                 if [[ $cur == -* ]]; then
                         COMPREPLY=($(compgen -W "--ro --rw --mount --tmpfs --no-cwd --workdir --protect --git-write --env
                                 --pass-env --net --allow --log --publish --host-port --memory --pids --cpu-time --timeout --nofile --fsize --tmpfs-size
-                                --tty --no-tty --json --json-fd --verbose --allow-weaker --help" -- "$cur"))
+                                --tty --no-tty --json --json-fd --verbose --allow-weaker --lang --code --profile --mode
+                                --policy --output-limit --help" -- "$cur"))
                 else
                         COMPREPLY=($(compgen -c -- "$cur"))
                 fi ;;
         doctor) COMPREPLY=($(compgen -W "--json --help" -- "$cur")) ;;
+        box)
+                if [ "$COMP_CWORD" -eq 2 ]; then
+                        COMPREPLY=($(compgen -W "create ls run exec shell history reset rm" -- "$cur"))
+                else
+                        local b=${XDG_DATA_HOME:-$HOME/.local/share}/moat/boxes names f
+                        for f in "$b"/*/; do [ -d "$f" ] && f=${f%/} && names+=" ${f##*/}"; done
+                        COMPREPLY=($(compgen -W "$names --json --lang" -- "$cur"))
+                fi ;;
         list) COMPREPLY=($(compgen -W "--json --help" -- "$cur")) ;;
         up|down)
                 if [ "$prev" = --dir ]; then COMPREPLY=($(compgen -d -- "$cur"))
