@@ -163,7 +163,9 @@ static int write_code_file(const struct runner_request *req, const struct lang *
         if (!mkdtemp(dir))
                 return negerrno();
         _cleanup_free_ char *file = str_printf("%s/main%s", dir, l->ext);
-        int fd = file ? open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644) : -1;
+        /* 0600 in a 0700 directory: the code may hold secrets, and the
+         * sandbox's user is the caller's own uid. */
+        int fd = file ? open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600) : -1;
         int r = 0;
         if (fd < 0)
                 r = file ? negerrno() : -ENOMEM;
@@ -176,10 +178,6 @@ static int write_code_file(const struct runner_request *req, const struct lang *
         }
         if (fd >= 0)
                 close(fd);
-        /* The directory is private; the file inside is read by the
-         * sandbox's user, who may be mapped to another uid there. */
-        if (r == 0 && chmod(dir, 0711) < 0)
-                r = negerrno();
         if (r < 0) {
                 if (file)
                         (void)unlink(file);
