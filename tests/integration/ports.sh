@@ -6,7 +6,7 @@ command -v python3 >/dev/null || { echo "1..0 # SKIP python3 is not installed"; 
 command -v curl >/dev/null || { echo "1..0 # SKIP curl is not installed"; exit 0; }
 new_project
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.1; done; return 1; }
+wait_port() { for _ in $(seq 300); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.1; done; return 1; }
 
 # A server inside the sandbox, published on the host.
 echo published > index.html
