@@ -110,6 +110,28 @@ static bool used_by_other_run(const char *dir, const char *self, const char *pat
         return false;
 }
 
+/* Removes the placeholder at path only if it still is one, checked and
+ * removed through a descriptor of its directory reached without following
+ * any symlink: a path whose parent was swapped for a link leads nowhere. */
+static void unlink_placeholder(const char *path)
+{
+        const char *slash = strrchr(path, '/');
+        if (!slash || !slash[1])
+                return;
+        _cleanup_free_ char *parent = strndup(path + 1, (size_t)(slash - path - 1));
+        _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (!parent || root < 0)
+                return;
+        _cleanup_close_ int dfd = parent[0] ? path_open_beneath(root, parent, O_PATH | O_DIRECTORY)
+                                            : fcntl(root, F_DUPFD_CLOEXEC, 3);
+        if (dfd < 0)
+                return;
+        char target[256];
+        ssize_t n = readlinkat(dfd, slash + 1, target, sizeof target - 1);
+        if (n == (ssize_t)strlen(STUB_TARGET) && memcmp(target, STUB_TARGET, (size_t)n) == 0)
+                (void)unlinkat(dfd, slash + 1, 0);
+}
+
 static void remove_listed(const char *dir, const char *registry, const char *self)
 {
         _cleanup_fclose_ FILE *f = fopen(registry, "re");
@@ -117,7 +139,7 @@ static void remove_listed(const char *dir, const char *registry, const char *sel
         while (f && fgets(line, sizeof line, f)) {
                 line[strcspn(line, "\n")] = '\0';
                 if (line[0] == '/' && is_placeholder(line) && !used_by_other_run(dir, self, line))
-                        (void)unlink(line);
+                        unlink_placeholder(line);
         }
         (void)unlink(registry);
 }
