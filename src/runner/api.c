@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runner/api_box.h"
 #include "util/log.h"
 #include "util/strv.h"
 
@@ -61,7 +62,7 @@ static const struct {
 /* From the request to `moat run` options and the runner's request. */
 int api_request_parse(const struct jv *v, struct run_options *o, struct runner_request *req, struct moat_error *e)
 {
-        static const char *const fields[] = { "lang", "code", "command", "stdin", "profile", "mode",
+        static const char *const fields[] = { "op", "lang", "code", "command", "stdin", "profile", "mode",
                                               "limits", "allow", "env" };
         int r;
         memset(o, 0, sizeof *o);
@@ -74,7 +75,11 @@ int api_request_parse(const struct jv *v, struct run_options *o, struct runner_r
         for (size_t i = 0; i < v->obj.n; i++) {
                 const struct jv_member *m = &v->obj.members[i];
                 const struct jv *x = m->value;
-                if (strcmp(m->key, "lang") == 0) {
+                if (strcmp(m->key, "op") == 0) {
+                        if (x->type != JV_STRING || strcmp(x->str.s, "run") != 0)
+                                return error_set(e, EINVAL, "request:%u:%u: \"op\": a run request has \"op\": \"run\"",
+                                                 x->line, x->col);
+                } else if (strcmp(m->key, "lang") == 0) {
                         if ((r = want_string(m, e)) < 0 || !(o->lang = strdup(x->str.s)))
                                 return r < 0 ? r : -ENOMEM;
                         req->lang = o->lang;
@@ -170,6 +175,9 @@ int api_request_parse(const struct jv *v, struct run_options *o, struct runner_r
  * run's exit status. */
 int api_handle(const struct jv *v, struct json *j)
 {
+        const struct jv *op = jv_get(v, "op");
+        if (op && op->type == JV_STRING && api_is_box_op(op->str.s))
+                return api_box_handle(op->str.s, v, j);
         struct run_options o;
         struct runner_request req;
         struct moat_error e = { 0 };

@@ -365,8 +365,16 @@ int box_run(const char *name, struct run_options *cli, struct runner_request *re
         if ((r = settle_options(name, cli, &o, e)) < 0)
                 goto out;
         req->cwd = ws;
-        if (o.lang)
-                req->lang = o.lang;
+        if (o.lang) {
+                /* The language's own static name: o (and the string the
+                 * caller gave) is freed before the caller reads req. */
+                const struct lang *l = lang_find(o.lang);
+                if (!l) {
+                        r = error_set(e, EINVAL, "unknown language \"%s\" (expected %s)", o.lang, lang_names());
+                        goto out;
+                }
+                req->lang = l->name;
+        }
         if ((r = runner_settle(&o, req, e)) < 0)
                 goto out;
         time_t started = time(NULL);
@@ -446,44 +454,6 @@ static void free_history(struct jv **v, size_t n)
         free(v);
 }
 
-static void write_jv(struct json *j, const char *key, const struct jv *v)
-{
-        switch (v->type) {
-        case JV_NULL:
-                json_null(j, key);
-                break;
-        case JV_BOOL:
-                json_bool(j, key, v->b);
-                break;
-        case JV_NUMBER:
-                if (v->num.is_int)
-                        json_int(j, key, v->num.i);
-                else
-                        json_double(j, key, v->num.d);
-                break;
-        case JV_STRING:
-                json_strn(j, key, v->str.s, v->str.len);
-                break;
-        case JV_ARRAY:
-                json_begin_array(j, key);
-                for (size_t i = 0; i < v->arr.n; i++)
-                        write_jv(j, NULL, v->arr.items[i]);
-                json_end_array(j);
-                break;
-        case JV_OBJECT:
-                if (key)
-                        json_key_object(j, key);
-                else
-                        json_begin_object(j);
-                for (size_t i = 0; i < v->obj.n; i++)
-                        write_jv(j, v->obj.members[i].key, v->obj.members[i].value);
-                json_end_object(j);
-                break;
-        case _JV_TYPE_MAX:
-                break;
-        }
-}
-
 int box_history_json(const char *name, struct json *j, struct moat_error *e)
 {
         char meta[PATH_MAX];
@@ -498,7 +468,7 @@ int box_history_json(const char *name, struct json *j, struct moat_error *e)
                 return r;
         json_begin_array(j, NULL);
         for (size_t i = 0; i < n; i++)
-                write_jv(j, NULL, h[i]);
+                jv_write(j, NULL, h[i]);
         json_end_array(j);
         free_history(h, n);
         return 0;
@@ -544,7 +514,7 @@ int box_list_json(struct json *j, struct moat_error *e)
                         json_int(j, "created", c->num.i);
                 const struct jv *f = v ? jv_get(v, "flags") : NULL;
                 if (f)
-                        write_jv(j, "settings", f);
+                        jv_write(j, "settings", f);
                 json_uint(j, "runs", n);
                 const struct jv *last = n ? jv_get(h[n - 1], "status") : NULL;
                 if (last && last->type == JV_NUMBER)

@@ -352,44 +352,6 @@ out:
         return r;
 }
 
-static void write_jv(struct json *j, const char *key, const struct jv *v)
-{
-        switch (v->type) {
-        case JV_NULL:
-                json_null(j, key);
-                break;
-        case JV_BOOL:
-                json_bool(j, key, v->b);
-                break;
-        case JV_NUMBER:
-                if (v->num.is_int)
-                        json_int(j, key, v->num.i);
-                else
-                        json_double(j, key, v->num.d);
-                break;
-        case JV_STRING:
-                json_str(j, key, v->str.s);
-                break;
-        case JV_ARRAY:
-                json_begin_array(j, key);
-                for (size_t i = 0; i < v->arr.n; i++)
-                        write_jv(j, NULL, v->arr.items[i]);
-                json_end_array(j);
-                break;
-        case JV_OBJECT:
-                if (key)
-                        json_key_object(j, key);
-                else
-                        json_begin_object(j);
-                for (size_t i = 0; i < v->obj.n; i++)
-                        write_jv(j, v->obj.members[i].key, v->obj.members[i].value);
-                json_end_object(j);
-                break;
-        case _JV_TYPE_MAX:
-                break;
-        }
-}
-
 void runner_result_json(const struct runner_result *res, const struct runner_request *req, struct json *j)
 {
         _cleanup_jv_free_ struct jv *run = res->result_json ? jv_parse(res->result_json, strlen(res->result_json), NULL)
@@ -397,7 +359,7 @@ void runner_result_json(const struct runner_result *res, const struct runner_req
         json_begin_object(j);
         if (run && run->type == JV_OBJECT) {
                 for (size_t i = 0; i < run->obj.n; i++)
-                        write_jv(j, run->obj.members[i].key, run->obj.members[i].value);
+                        jv_write(j, run->obj.members[i].key, run->obj.members[i].value);
                 const struct jv *oom = jv_get(run, "oom");
                 json_bool(j, "oom_killed", oom && oom->type == JV_BOOL && oom->b);
         } else {

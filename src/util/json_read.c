@@ -6,6 +6,8 @@
  * fixed function. */
 #include "util/json_read.h"
 
+#include "util/json.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -803,4 +805,42 @@ int jv_read_file(int dirfd, const char *path, size_t max_bytes, char **ret_text,
         if (ret_len)
                 *ret_len = len;
         return 0;
+}
+
+void jv_write(struct json *j, const char *key, const struct jv *v)
+{
+        switch (v->type) {
+        case JV_NULL:
+                json_null(j, key);
+                break;
+        case JV_BOOL:
+                json_bool(j, key, v->b);
+                break;
+        case JV_NUMBER:
+                if (v->num.is_int)
+                        json_int(j, key, v->num.i);
+                else
+                        json_double(j, key, v->num.d);
+                break;
+        case JV_STRING:
+                json_strn(j, key, v->str.s, v->str.len);
+                break;
+        case JV_ARRAY:
+                json_begin_array(j, key);
+                for (size_t i = 0; i < v->arr.n; i++)
+                        jv_write(j, NULL, v->arr.items[i]);
+                json_end_array(j);
+                break;
+        case JV_OBJECT:
+                if (key)
+                        json_key_object(j, key);
+                else
+                        json_begin_object(j);
+                for (size_t i = 0; i < v->obj.n; i++)
+                        jv_write(j, v->obj.members[i].key, v->obj.members[i].value);
+                json_end_object(j);
+                break;
+        case _JV_TYPE_MAX:
+                break;
+        }
 }

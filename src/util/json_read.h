@@ -62,4 +62,9 @@ const char *jv_type_name(enum jv_type t);
 /* Reads the regular file path (relative to dirfd) into a NUL-terminated
  * malloc'd buffer. Returns 0, -EFBIG when it holds more than max_bytes,
  * -EINVAL when it is not a regular file, or another -errno. */
+/* Writes v into a JSON writer (a member named key, or an element when key
+ * is NULL): the bridge for passing parsed values on. */
+struct json;
+void jv_write(struct json *j, const char *key, const struct jv *v);
+
 int jv_read_file(int dirfd, const char *path, size_t max_bytes, char **ret_text, size_t *ret_len);

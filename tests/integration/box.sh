@@ -83,4 +83,22 @@ like "$ERR" "did you mean '--memory'" "create checks its options"
 test -e "$base/moat/boxes/b3" && fail "and leaves nothing behind" || pass "and leaves nothing behind"
 run box frobnicate
 like "$ERR" "unknown command" "an unknown box command"
+# The same through the JSON API (moat api, serve and mcp share it).
+run api '{"op": "box.create", "box": "j1", "profile": "dev", "env": {"X": "1"}, "limits": {"timeout": 20}}'
+is "$(json "$OUT" 'j["ok"]')" True "api: box.create"
+run api '{"op": "box.run", "box": "j1", "command": ["sh", "-c", "echo $X > f; cat f"]}'
+is "$(json "$OUT" 'j["stdout"], j["limits"]["timeout_s"]')" "('1\\n', 20)" "api: box.run with the box's settings"
+run api '{"op": "box.run", "box": "j1", "lang": "python", "code": "print(open(\"f\").read().strip())"}'
+is "$(json "$OUT" 'j["stdout"]')" "1" "api: a snippet sees what the last run wrote"
+run api '{"op": "box.history", "box": "j1"}'
+is "$(json "$OUT" 'len(j["history"]), j["history"][1]["language"]')" "(2, 'python')" "api: box.history"
+run api '{"op": "box.ls"}'
+is "$(json "$OUT" '[b["name"] for b in j["boxes"]]')" "['j1']" "api: box.ls"
+run api '{"op": "box.rm", "box": "j1"}'
+run api '{"op": "box.run", "box": "j1", "command": ["true"]}'
+like "$(json "$OUT" 'j["error"]')" "no box named j1" "api: a missing box"
+run api '{"op": "box.create", "box": "../x"}'
+like "$(json "$OUT" 'j["error"]')" "box name" "api: a hostile box name"
+run api '{"op": "box.frob", "box": "x"}'
+like "$(json "$OUT" 'j["error"]')" "unknown op" "api: an unknown op"
 done_testing
