@@ -106,6 +106,7 @@ static _Noreturn void do_exec(const struct exec_plan *x)
          * one it is given: make the sandbox's environment current. */
         extern char **environ;
         environ = p->env;
+        signal(SIGPIPE, SIG_DFL); /* moat ignores it; an ignored signal would stay so across execve */
         execvp(cmd, p->argv);
         int err = errno;
         char esc[600];

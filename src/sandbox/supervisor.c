@@ -38,6 +38,12 @@
 static const int relayed[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGTSTP, SIGCONT,
                                SIGCHLD, SIGTTIN, SIGTTOU };
 
+/* What sandbox_run changes in the process's signal state, to put back. */
+struct saved_signals {
+        sigset_t mask;
+        struct sigaction pipe;
+};
+
 static double now_s(void)
 {
         struct timespec ts;
@@ -200,25 +206,33 @@ static void on_timeout(struct session *s)
         }
 }
 
+/* Nothing in here blocks (the pty relay included): a signal, the wall
+ * clock or the command's exit is always seen. */
 static void loop(struct session *s)
 {
         while (!s->exited || (!s->ctl_eof && s->ctl >= 0)) {
-                struct pollfd fds[6];
-                int n = 0;
-                fds[n++] = (struct pollfd){ .fd = s->pidfd, .events = POLLIN };
-                fds[n++] = (struct pollfd){ .fd = s->sfd, .events = POLLIN };
-                fds[n++] = (struct pollfd){ .fd = s->tfd, .events = POLLIN };
-                fds[n++] = (struct pollfd){ .fd = s->ctl_eof ? -1 : s->ctl, .events = POLLIN };
-                fds[n++] = (struct pollfd){ .fd = s->have_pty ? s->pty.master : -1, .events = POLLIN };
-                fds[n++] = (struct pollfd){ .fd = s->have_pty && !s->pty.in_eof && s->pty.raw ? STDIN_FILENO : -1,
-                                            .events = POLLIN };
+                struct pollfd fds[4 + PTY_POLL_MAX];
+                struct pollfd *pty_fds = fds + 4;
+                fds[0] = (struct pollfd){ .fd = s->pidfd, .events = POLLIN };
+                fds[1] = (struct pollfd){ .fd = s->sfd, .events = POLLIN };
+                fds[2] = (struct pollfd){ .fd = s->tfd, .events = POLLIN };
+                fds[3] = (struct pollfd){ .fd = s->ctl_eof ? -1 : s->ctl, .events = POLLIN };
                 /* Once the sandbox is gone, do not wait on a control socket
                  * that only a stray writer could keep open. */
-                int timeout = s->exited ? 100 : -1;
-                int r = poll(fds, (nfds_t)n, timeout);
+                const int exit_wait = s->exited ? 100 : -1;
+                int timeout = exit_wait;
+                for (size_t i = 0; i < PTY_POLL_MAX; i++)
+                        pty_fds[i] = (struct pollfd){ .fd = -1 };
+                bool relay = s->have_pty;
+                if (relay) {
+                        int t = pty_relay_poll(&s->pty, pty_fds);
+                        if (t >= 0 && (timeout < 0 || t < timeout))
+                                timeout = t;
+                }
+                int r = poll(fds, ARRAY_SIZE(fds), timeout);
                 if (r < 0 && errno != EINTR)
                         break;
-                if (r == 0 && s->exited)
+                if (r == 0 && s->exited && timeout == exit_wait)
                         break;
                 if (fds[3].revents & (POLLIN | POLLHUP | POLLERR))
                         handle_ctl(s);
@@ -229,10 +243,8 @@ static void loop(struct session *s)
                 }
                 if (fds[2].revents & POLLIN)
                         on_timeout(s);
-                if (fds[4].revents & (POLLIN | POLLHUP | POLLERR))
-                        (void)pty_relay_from_sandbox(&s->pty);
-                if (fds[5].revents & (POLLIN | POLLHUP | POLLERR))
-                        (void)pty_relay_from_user(&s->pty);
+                if (relay)
+                        pty_relay_dispatch(&s->pty, pty_fds);
                 if ((fds[0].revents & POLLIN) && !s->exited) {
                         siginfo_t info = { 0 };
                         if (waitid(P_PIDFD, (id_t)s->pidfd, &info, WEXITED | WNOHANG) == 0 && info.si_pid) {
@@ -291,7 +303,38 @@ static int weak_rules(const struct policy *p, const char *tmp, struct landlock_r
         return (int)n;
 }
 
-static int spawn_weak(struct session *s, const sigset_t *old, struct moat_error *e)
+/* From the start of a run to its very end, the relayed signals are held:
+ * one arriving during set-up stays pending and the loop reads it from the
+ * signalfd (the command gets it as soon as it runs), and one arriving after
+ * the loop takes effect only once the placeholders, the cgroup and the
+ * terminal's modes are put back. SIGPIPE is ignored for the run: a write to
+ * a reader that went away (stderr piped into head, a peer of the proxy)
+ * must fail with EPIPE, not kill the supervisor before it cleans up. */
+static void signals_hold(struct saved_signals *saved, const sigset_t *relay)
+{
+        sigprocmask(SIG_BLOCK, relay, &saved->mask);
+        struct sigaction ign = { .sa_handler = SIG_IGN };
+        sigemptyset(&ign.sa_mask);
+        sigaction(SIGPIPE, &ign, &saved->pipe);
+}
+
+static void signals_restore(const struct saved_signals *saved)
+{
+        sigaction(SIGPIPE, &saved->pipe, NULL);
+        sigprocmask(SIG_SETMASK, &saved->mask, NULL);
+}
+
+/* The sandbox's first process (init, or the command in the weaker mode)
+ * takes the mask back but keeps SIGPIPE ignored: init's own writes (-v into
+ * a closed pipe) must not kill it either. exec_command puts SIGPIPE back to
+ * its default just before execve, since an ignored signal would stay
+ * ignored in the command. */
+static void signals_restore_child(const struct saved_signals *saved)
+{
+        sigprocmask(SIG_SETMASK, &saved->mask, NULL);
+}
+
+static int spawn_weak(struct session *s, const struct saved_signals *saved, struct moat_error *e)
 {
         const struct policy *p = s->p;
         char tmpl[] = "/tmp/moat-XXXXXX";
@@ -314,7 +357,7 @@ static int spawn_weak(struct session *s, const sigset_t *old, struct moat_error 
                 return error_set(e, errno, "fork: %s", strerror(errno));
         if (pid == 0) {
                 close(pair[0]);
-                sigprocmask(SIG_SETMASK, old, NULL);
+                signals_restore_child(saved);
                 struct policy copy = *p;
                 char **env = NULL;
                 for (size_t i = 0; p->env && p->env[i]; i++)
@@ -491,10 +534,18 @@ int sandbox_run(const struct policy *p, struct sandbox_result *res, struct moat_
                 return r;
         snprintf(res->level, sizeof res->level, "%s", landlock ? "full" : "no-landlock");
 
+        sigset_t mask;
+        sigemptyset(&mask);
+        for (size_t i = 0; i < ARRAY_SIZE(relayed); i++)
+                sigaddset(&mask, relayed[i]);
+        struct saved_signals saved;
+        signals_hold(&saved, &mask);
+
         stubs_sweep();
         struct stubs stubs;
         if ((r = stubs_create(p, &stubs, e)) < 0) {
                 stubs_remove(&stubs);
+                signals_restore(&saved);
                 return r;
         }
         log_step("placeholders for missing protected paths: %zu", strv_length(stubs.paths));
@@ -511,20 +562,14 @@ int sandbox_run(const struct policy *p, struct sandbox_result *res, struct moat_
                 memset(&cg, 0, sizeof cg);
         log_step("cgroup: %s", cg.kind == CGROUP_V2 ? "v2" : cg.kind == CGROUP_V1 ? "v1" : "none (rlimits only)");
 
-        sigset_t mask, old;
-        sigemptyset(&mask);
-        for (size_t i = 0; i < ARRAY_SIZE(relayed); i++)
-                sigaddset(&mask, relayed[i]);
-        sigprocmask(SIG_BLOCK, &mask, &old);
-
         struct session s = { .p = p, .res = res, .pidfd = -1, .ctl = -1, .sfd = -1, .tfd = -1, .log_fd = -1,
                              .proxy_fd = -1, .fwd_sock = -1 };
         int init_fwd = -1;
         if ((r = open_publish(&s, &init_fwd, e)) < 0) {
-                sigprocmask(SIG_SETMASK, &old, NULL);
                 close_network(&s);
                 cgroup_destroy(&cg);
                 stubs_remove(&stubs);
+                signals_restore(&saved);
                 return r;
         }
         if (p->log_path) {
@@ -540,9 +585,10 @@ int sandbox_run(const struct policy *p, struct sandbox_result *res, struct moat_
                 }
                 if (s.log_fd < 0) {
                         r = error_set(e, errno, "--log %s: %s", p->log_path, strerror(errno));
-                        sigprocmask(SIG_SETMASK, &old, NULL);
+                        close_network(&s);
                         cgroup_destroy(&cg);
                         stubs_remove(&stubs);
+                        signals_restore(&saved);
                         return r;
                 }
         }
@@ -576,7 +622,7 @@ int sandbox_run(const struct policy *p, struct sandbox_result *res, struct moat_
         pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, &pidfd, NULL, 0);
         if (pid == 0) {
                 close(pair[0]);
-                sigprocmask(SIG_SETMASK, &old, NULL);
+                signals_restore_child(&saved);
                 init_main(&ia);
         }
         close(pair[1]);
@@ -598,7 +644,7 @@ int sandbox_run(const struct policy *p, struct sandbox_result *res, struct moat_
                                 log_warn("user namespaces are unavailable; running with Landlock + seccomp + "
                                          "rlimits only (no mount, network or pid isolation)");
                                 snprintf(res->level, sizeof res->level, "landlock-only");
-                                r = spawn_weak(&s, &old, e);
+                                r = spawn_weak(&s, &saved, e);
                                 if (r < 0)
                                         goto out;
                                 start = now_s();
@@ -663,7 +709,6 @@ run:
         fill_result(&s, &cg);
         r = 0;
 out:
-        sigprocmask(SIG_SETMASK, &old, NULL);
         if (s.egress) {
                 egress_stop(s.egress);
                 collect_decisions(&s);
@@ -692,8 +737,9 @@ out:
                 close(s.pidfd);
         }
         if (s.have_pty)
-                close(s.pty.master);
+                pty_relay_free(&s.pty);
         cgroup_destroy(&cg);
         stubs_remove(&stubs);
+        signals_restore(&saved);
         return r;
 }
