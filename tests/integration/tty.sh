@@ -144,7 +144,9 @@ if ! T -f /dev/null new-session -d -s t -x 100 -y 30 "env PS1='host$ ' bash --no
         done_testing
         exit
 fi
-_cleanup+=("tmux -S '$sock' kill-server 2>/dev/null")
+# Before the project (and the socket in it) is removed: a server whose
+# socket is gone can no longer be told to quit.
+_cleanup=("tmux -S '$sock' kill-server 2>/dev/null" "${_cleanup[@]}")
 screen() { T capture-pane -p -t t; }
 send() { T send-keys -t t "$@"; }
 wait_for() { # regex, timeout(s)
