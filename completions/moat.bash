@@ -4,7 +4,7 @@ _moat() {
         cur=${COMP_WORDS[COMP_CWORD]}
         prev=${COMP_WORDS[COMP_CWORD-1]}
         if [ "$COMP_CWORD" -eq 1 ]; then
-                COMPREPLY=($(compgen -W "run explain doctor help version list up down install rebuild prune get api box" -- "$cur"))
+                COMPREPLY=($(compgen -W "run explain doctor help version list up down install rebuild prune get api box serve mcp info examples" -- "$cur"))
                 return
         fi
         case $prev in
@@ -17,6 +17,7 @@ _moat() {
         --profile) COMPREPLY=($(compgen -W "safe fast dev" -- "$cur")); return ;;
         --mode) COMPREPLY=($(compgen -W "strict balanced dev" -- "$cur")); return ;;
         --policy) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --socket) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         esac
         case ${COMP_WORDS[1]} in
         run|explain)
@@ -28,7 +29,9 @@ _moat() {
                 else
                         COMPREPLY=($(compgen -c -- "$cur"))
                 fi ;;
-        doctor) COMPREPLY=($(compgen -W "--json --help" -- "$cur")) ;;
+        doctor|info) COMPREPLY=($(compgen -W "--json --help" -- "$cur")) ;;
+        serve) COMPREPLY=($(compgen -W "--socket --workers --queue --max-clients --grace --policy --help" -- "$cur")) ;;
+        mcp) COMPREPLY=($(compgen -W "--policy --workers --help" -- "$cur")) ;;
         box)
                 if [ "$COMP_CWORD" -eq 2 ]; then
                         COMPREPLY=($(compgen -W "create ls run exec shell history reset rm" -- "$cur"))

@@ -17,6 +17,8 @@ static const struct {
         { "api", cmd_api },         { "box", cmd_box },
         { "list", cmd_list },       { "up", cmd_up },           { "down", cmd_down },
         { "install", cmd_install }, { "rebuild", cmd_rebuild }, { "prune", cmd_prune },
+        { "serve", cmd_serve },     { "mcp", cmd_mcp },         { "info", cmd_info },
+        { "examples", cmd_examples },
 };
 
 int main(int argc, char **argv)
@@ -34,7 +36,7 @@ int main(int argc, char **argv)
                         return commands[i].fn(argc - 1, argv + 1);
         const char *names[] = { "run", "explain", "doctor", "help", "version", "api", "box",
                                 "list", "up", "down", "install", "rebuild", "prune",
-                                "get" };
+                                "get", "serve", "mcp", "info", "examples" };
         char esc[256];
         const char *s = str_suggest(argv[1], names, ARRAY_SIZE(names));
         if (s)

@@ -17,6 +17,10 @@ int cmd_install(int argc, char **argv);
 int cmd_rebuild(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
 int cmd_box(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_mcp(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_examples(int argc, char **argv);
 /* `moat run` with options already parsed (the runner's child). */
 struct run_options;
 int cmd_run_options(struct run_options *o);

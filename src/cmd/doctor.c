@@ -13,52 +13,11 @@
 
 #include "sandbox/cgroup.h"
 #include "sandbox/probe.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/macro.h"
 
 int cmd_doctor(int argc, char **argv);
-
-enum level {
-        LEVEL_FULL,          /* namespaces + Landlock + seccomp + rlimits */
-        LEVEL_NO_LANDLOCK,   /* only with --allow-weaker landlock */
-        LEVEL_LANDLOCK_ONLY, /* only with --allow-weaker userns */
-        LEVEL_NONE,          /* moat run refuses */
-        LEVEL_MAX,
-};
-
-static const char *const level_names[LEVEL_MAX] = {
-        [LEVEL_FULL] = "full",
-        [LEVEL_NO_LANDLOCK] = "no-landlock",
-        [LEVEL_LANDLOCK_ONLY] = "landlock-only",
-        [LEVEL_NONE] = "none available",
-};
-
-/* seccomp has no --allow-weaker: without it there is nothing to fall back
- * to that still keeps the kernel's attack surface small. */
-static enum level level_of(const struct system_facts *f)
-{
-        bool landlock = f->landlock_abi > 0;
-        if (!f->seccomp)
-                return LEVEL_NONE;
-        if (f->userns && landlock)
-                return LEVEL_FULL;
-        if (f->userns)
-                return LEVEL_NO_LANDLOCK;
-        if (landlock)
-                return LEVEL_LANDLOCK_ONLY;
-        return LEVEL_NONE;
-}
-
-static const char *limits_of(const struct system_facts *f)
-{
-        switch (f->cgroup.kind) {
-        case CGROUP_V2: return "cgroup v2";
-        case CGROUP_V1: return "cgroup v1";
-        case CGROUP_NONE:
-        case CGROUP_KIND_MAX: break;
-        }
-        return "rlimits";
-}
 
 /* ---- the human report ---- */
 
@@ -271,38 +230,38 @@ static void report_cgroup(const struct out *o, const struct system_facts *f)
         if (!first && len < sizeof value)
                 snprintf(value + len, sizeof value - len, ")");
 
-        snprintf(label, sizeof label, "%s limits", limits_of(f));
+        snprintf(label, sizeof label, "%s limits", probe_limits_name(f));
         put_fact(o, MARK_OK, label, value);
         /* Partly usable: the reason says what is missing and how to get it. */
         put_block(o, c->reason);
 }
 
-static void report_level(const struct system_facts *f, enum level l)
+static void report_level(const struct system_facts *f, enum protection_level l)
 {
         bool cg = f->cgroup.kind == CGROUP_V2 || f->cgroup.kind == CGROUP_V1;
         char limits[32];
-        snprintf(limits, sizeof limits, "%s%s", cg ? limits_of(f) : "", cg ? " + rlimits" : "rlimits");
+        snprintf(limits, sizeof limits, "%s%s", cg ? probe_limits_name(f) : "", cg ? " + rlimits" : "rlimits");
 
         switch (l) {
-        case LEVEL_FULL:
+        case PROTECTION_FULL:
                 printf("protection level: full (namespaces + Landlock + seccomp + %s)\n", limits);
                 break;
-        case LEVEL_NO_LANDLOCK:
+        case PROTECTION_NO_LANDLOCK:
                 printf("protection level: no-landlock (namespaces + seccomp + %s), "
                        "with --allow-weaker landlock\n", limits);
                 break;
-        case LEVEL_LANDLOCK_ONLY:
+        case PROTECTION_LANDLOCK_ONLY:
                 printf("protection level: landlock-only (Landlock + seccomp + %s), "
                        "with --allow-weaker userns\n", limits);
                 break;
-        case LEVEL_NONE:
-        case LEVEL_MAX:
+        case PROTECTION_NONE:
+        case _PROTECTION_MAX:
                 printf("protection level: none available; `moat run` refuses to run here\n");
                 break;
         }
 }
 
-static void report_text(const struct system_facts *f, enum level l)
+static void report_text(const struct system_facts *f, enum protection_level l)
 {
         struct out o = { .utf8 = want_utf8() };
         char kernel[sizeof f->kernel * 4];
@@ -320,92 +279,16 @@ static void report_text(const struct system_facts *f, enum level l)
 
 /* ---- --json ---- */
 
-/* Length of the valid UTF-8 sequence at s, or 0. Invalid bytes become
- * U+FFFD so the output is always valid JSON. */
-static size_t utf8_len(const unsigned char *s)
+static void report_json(const struct system_facts *f)
 {
-        size_t n;
-        unsigned min;
-        unsigned cp;
-        if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-                n = 2, min = 0x80, cp = s[0] & 0x1f;
-        } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-                n = 3, min = 0x800, cp = s[0] & 0x0f;
-        } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-                n = 4, min = 0x10000, cp = s[0] & 0x07;
-        } else
-                return 0;
-        for (size_t i = 1; i < n; i++) {
-                if ((s[i] & 0xc0) != 0x80)
-                        return 0;
-                cp = (cp << 6) | (s[i] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-                return 0;
-        return n;
-}
-
-static void json_put_str(const char *s)
-{
-        if (!s || !*s) {
-                fputs("null", stdout);
-                return;
-        }
-        putchar('"');
-        for (const unsigned char *p = (const unsigned char *)s; *p;) {
-                unsigned char c = *p;
-                if (c == '"' || c == '\\') {
-                        putchar('\\');
-                        putchar(c);
-                        p++;
-                } else if (c == '\n') {
-                        fputs("\\n", stdout);
-                        p++;
-                } else if (c < 0x20 || c == 0x7f) {
-                        printf("\\u%04x", c);
-                        p++;
-                } else if (c < 0x80) {
-                        putchar(c);
-                        p++;
-                } else {
-                        size_t n = utf8_len(p);
-                        if (n) {
-                                fwrite(p, 1, n, stdout);
-                                p += n;
-                        } else {
-                                fputs("\\ufffd", stdout);
-                                p++;
-                        }
-                }
-        }
-        putchar('"');
-}
-
-static const char *json_bool_str(bool b)
-{
-        return b ? "true" : "false";
-}
-
-static void report_json(const struct system_facts *f, enum level l)
-{
-        static const char *const kinds[CGROUP_KIND_MAX] = {
-                [CGROUP_NONE] = "none", [CGROUP_V2] = "v2", [CGROUP_V1] = "v1",
-        };
-        const struct cgroup_info *c = &f->cgroup;
-
-        fputs("{\"kernel\":", stdout);
-        json_put_str(f->kernel);
-        printf(",\"userns\":{\"available\":%s,\"reason\":", json_bool_str(f->userns));
-        json_put_str(f->userns ? NULL : f->userns_reason);
-        printf("},\"landlock_abi\":%d", f->landlock_abi > 0 ? f->landlock_abi : 0);
-        printf(",\"seccomp\":%s,\"openat2\":%s,\"mount_api\":%s,\"pidfd\":%s,\"overlayfs\":%s",
-               json_bool_str(f->seccomp), json_bool_str(f->openat2), json_bool_str(f->mount_api),
-               json_bool_str(f->pidfd), json_bool_str(f->overlayfs));
-        printf(",\"cgroup\":{\"kind\":\"%s\",\"memory\":%s,\"pids\":%s,\"cpu\":%s,\"reason\":",
-               c->kind < CGROUP_KIND_MAX ? kinds[c->kind] : "none", json_bool_str(c->memory),
-               json_bool_str(c->pids), json_bool_str(c->cpu));
-        json_put_str(c->reason);
-        printf("},\"limits\":\"%s\",\"level\":\"%s\"}\n", limits_of(f), level_names[l]);
+        struct json j = { 0 };
+        probe_facts_json(f, NULL, &j);
+        const char *t = json_text(&j);
+        if (t)
+                printf("%s\n", t);
+        else
+                errno = ENOMEM;
+        json_free(&j);
 }
 
 static void usage(void)
@@ -442,10 +325,10 @@ int cmd_doctor(int argc, char **argv)
 
         struct system_facts f;
         probe_system(&f);
-        enum level l = level_of(&f);
+        enum protection_level l = probe_level(&f);
 
         if (json)
-                report_json(&f, l);
+                report_json(&f);
         else
                 report_text(&f, l);
 
@@ -454,5 +337,5 @@ int cmd_doctor(int argc, char **argv)
                 log_error("doctor: writing the report: %s", strerror(errno ? errno : EIO));
                 return 125;
         }
-        return l == LEVEL_FULL ? 0 : 1;
+        return l == PROTECTION_FULL ? 0 : 1;
 }

@@ -175,14 +175,22 @@ int api_request_parse(const struct jv *v, struct run_options *o, struct runner_r
  * run's exit status. */
 int api_handle(const struct jv *v, struct json *j)
 {
+        return api_handle_with(v, NULL, j);
+}
+
+int api_handle_with(const struct jv *v, const struct api_settings *s, struct json *j)
+{
         const struct jv *op = jv_get(v, "op");
         if (op && op->type == JV_STRING && api_is_box_op(op->str.s))
-                return api_box_handle(op->str.s, v, j);
+                return api_box_handle(op->str.s, v, s, j);
         struct run_options o;
         struct runner_request req;
         struct moat_error e = { 0 };
         int status = 125;
         int r = api_request_parse(v, &o, &req, &e);
+        /* A request cannot name a policy: the server's is the one. */
+        if (r == 0 && s && s->policy_file && !(o.policy_file = strdup(s->policy_file)))
+                r = -ENOMEM;
         if (r == 0)
                 r = runner_settle(&o, &req, &e);
         struct runner_result res = { 0 };

@@ -13,3 +13,10 @@ int api_request_parse(const struct jv *v, struct run_options *o, struct runner_r
 /* Runs one request and writes its response object into j: the runner's
  * result, or {"status": 125, "error": "..."}. Returns the exit status. */
 int api_handle(const struct jv *v, struct json *j);
+
+/* What a server imposes on every request it runs (moat serve, moat mcp). */
+struct api_settings {
+        const char *policy_file; /* ceilings (--policy FILE), or NULL */
+};
+/* api_handle under the server's settings (s may be NULL). */
+int api_handle_with(const struct jv *v, const struct api_settings *s, struct json *j);

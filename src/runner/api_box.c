@@ -101,7 +101,7 @@ static int settings_to_flags(const struct jv *v, char ***flags, struct moat_erro
         return 0;
 }
 
-int api_box_handle(const char *op, const struct jv *v, struct json *j)
+int api_box_handle(const char *op, const struct jv *v, const struct api_settings *s, struct json *j)
 {
         struct moat_error e = { 0 };
         const struct jv *name_v = jv_get(v, "box");
@@ -193,6 +193,9 @@ int api_box_handle(const char *op, const struct jv *v, struct json *j)
                 copy.obj.members = members;
                 copy.obj.n = n;
                 r = api_request_parse(&copy, &o, &req, &e);
+                /* A server's ceilings hold in a box too. */
+                if (r == 0 && s && s->policy_file && !(o.policy_file = strdup(s->policy_file)))
+                        r = error_set(&e, ENOMEM, "out of memory");
                 struct runner_result res = { 0 };
                 if (r == 0)
                         r = box_run(name, &o, &req, &res, &e);

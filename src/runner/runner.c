@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -40,6 +41,25 @@ const struct lang *lang_find(const char *name)
                                 return &langs[i];
         }
         return NULL;
+}
+
+const struct lang *lang_all(size_t *ret_n)
+{
+        *ret_n = ARRAY_SIZE(langs);
+        return langs;
+}
+
+bool lang_path(const struct lang *l, char *buf, size_t size)
+{
+        static const char *const dirs[] = { "/usr/local/bin", "/usr/bin", "/bin" };
+        for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+                int n = snprintf(buf, size, "%s/%s", dirs[i], l->program);
+                if (n > 0 && (size_t)n < size && access(buf, X_OK) == 0)
+                        return true;
+        }
+        if (size)
+                buf[0] = '\0';
+        return false;
 }
 
 const char *lang_names(void)
@@ -206,14 +226,8 @@ int runner_exec(struct run_options *o, const struct runner_request *req, struct 
                 const struct lang *l = lang_find(req->lang);
                 if (!l)
                         return error_set(e, EINVAL, "unknown language \"%s\" (expected %s)", req->lang, lang_names());
-                char probe[64];
-                bool found = false;
-                static const char *const dirs[] = { "/usr/local/bin", "/usr/bin", "/bin" };
-                for (size_t i = 0; i < ARRAY_SIZE(dirs) && !found; i++) {
-                        snprintf(probe, sizeof probe, "%s/%s", dirs[i], l->program);
-                        found = access(probe, X_OK) == 0;
-                }
-                if (!found)
+                char where[64];
+                if (!lang_path(l, where, sizeof where))
                         return error_set(e, ENOENT, "language %s: %s is not installed on this system", l->name,
                                          l->program);
                 if ((r = write_code_file(req, l, &dir, &file)) < 0)
@@ -234,12 +248,18 @@ int runner_exec(struct run_options *o, const struct runner_request *req, struct 
                 goto close_pipes;
         }
         double t0 = now_ms();
+        pid_t parent = getpid();
         pid_t pid = fork();
         if (pid < 0) {
                 r = negerrno();
                 goto close_pipes;
         }
         if (pid == 0) {
+                /* The run dies with whoever asked for it (moat serve, moat
+                 * mcp, a killed `moat api`): its supervisor then takes the
+                 * sandbox down with it. */
+                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+                        _exit(125);
                 /* The run: stdin, stdout, stderr and fd 3 for its JSON;
                  * moat's own messages stay on the caller's stderr. The
                  * parent's ends are closed, or stdin would never end. */

@@ -26,6 +26,12 @@ struct lang {
 };
 
 const struct lang *lang_find(const char *name);
+/* Every language the runner knows. */
+const struct lang *lang_all(size_t *ret_n);
+/* Where the language's program is on this system (the directories the
+ * sandbox's PATH shares with the host), into buf; false when it is not
+ * installed. */
+bool lang_path(const struct lang *l, char *buf, size_t size);
 /* "python, bash, sh, node" */
 const char *lang_names(void);
 

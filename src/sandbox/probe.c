@@ -492,3 +492,78 @@ void probe_system(struct system_facts *f)
         f->overlayfs = f->userns && probe_overlayfs();
         cgroup_probe("/sys/fs/cgroup", "/proc/self/cgroup", &f->cgroup);
 }
+
+enum protection_level probe_level(const struct system_facts *f)
+{
+        bool landlock = f->landlock_abi > 0;
+        if (!f->seccomp)
+                return PROTECTION_NONE;
+        if (f->userns && landlock)
+                return PROTECTION_FULL;
+        if (f->userns)
+                return PROTECTION_NO_LANDLOCK;
+        if (landlock)
+                return PROTECTION_LANDLOCK_ONLY;
+        return PROTECTION_NONE;
+}
+
+const char *probe_level_name(enum protection_level l)
+{
+        static const char *const names[_PROTECTION_MAX] = {
+                [PROTECTION_FULL] = "full",
+                [PROTECTION_NO_LANDLOCK] = "no-landlock",
+                [PROTECTION_LANDLOCK_ONLY] = "landlock-only",
+                [PROTECTION_NONE] = "none available",
+        };
+        return l < _PROTECTION_MAX ? names[l] : "none available";
+}
+
+const char *probe_limits_name(const struct system_facts *f)
+{
+        switch (f->cgroup.kind) {
+        case CGROUP_V2: return "cgroup v2";
+        case CGROUP_V1: return "cgroup v1";
+        case CGROUP_NONE:
+        case CGROUP_KIND_MAX: break;
+        }
+        return "rlimits";
+}
+
+/* An empty reason is written as null. */
+static const char *or_null(const char *s)
+{
+        return s && *s ? s : NULL;
+}
+
+void probe_facts_json(const struct system_facts *f, const char *key, struct json *j)
+{
+        static const char *const kinds[CGROUP_KIND_MAX] = {
+                [CGROUP_NONE] = "none", [CGROUP_V2] = "v2", [CGROUP_V1] = "v1",
+        };
+        const struct cgroup_info *c = &f->cgroup;
+        if (key)
+                json_key_object(j, key);
+        else
+                json_begin_object(j);
+        json_str(j, "kernel", or_null(f->kernel));
+        json_key_object(j, "userns");
+        json_bool(j, "available", f->userns);
+        json_str(j, "reason", f->userns ? NULL : or_null(f->userns_reason));
+        json_end_object(j);
+        json_int(j, "landlock_abi", f->landlock_abi > 0 ? f->landlock_abi : 0);
+        json_bool(j, "seccomp", f->seccomp);
+        json_bool(j, "openat2", f->openat2);
+        json_bool(j, "mount_api", f->mount_api);
+        json_bool(j, "pidfd", f->pidfd);
+        json_bool(j, "overlayfs", f->overlayfs);
+        json_key_object(j, "cgroup");
+        json_str(j, "kind", c->kind < CGROUP_KIND_MAX ? kinds[c->kind] : "none");
+        json_bool(j, "memory", c->memory);
+        json_bool(j, "pids", c->pids);
+        json_bool(j, "cpu", c->cpu);
+        json_str(j, "reason", or_null(c->reason));
+        json_end_object(j);
+        json_str(j, "limits", probe_limits_name(f));
+        json_str(j, "level", probe_level_name(probe_level(f)));
+        json_end_object(j);
+}

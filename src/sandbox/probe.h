@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "sandbox/cgroup.h"
+#include "util/json.h"
 
 struct system_facts {
         char kernel[128];            /* uname -r */
@@ -29,3 +30,23 @@ void probe_system(struct system_facts *f);
 /* Just the user-namespace check, as used on every `moat run`. Returns true
  * when available; otherwise fills reason (why + fix). */
 bool probe_userns(char *reason, size_t size);
+
+/* The protection `moat run` gets from these facts, as `moat doctor` and
+ * `moat info` report it. seccomp has no --allow-weaker: without it there
+ * is nothing to fall back to that still keeps the kernel's attack surface
+ * small. */
+enum protection_level {
+        PROTECTION_FULL,          /* namespaces + Landlock + seccomp + rlimits */
+        PROTECTION_NO_LANDLOCK,   /* only with --allow-weaker landlock */
+        PROTECTION_LANDLOCK_ONLY, /* only with --allow-weaker userns */
+        PROTECTION_NONE,          /* moat run refuses */
+        _PROTECTION_MAX,
+};
+enum protection_level probe_level(const struct system_facts *f);
+/* "full", "no-landlock", "landlock-only", "none available" */
+const char *probe_level_name(enum protection_level l);
+/* How limits are enforced: "cgroup v2", "cgroup v1" or "rlimits". */
+const char *probe_limits_name(const struct system_facts *f);
+/* The facts as one JSON object (`moat doctor --json`, `moat info --json`),
+ * under key in an enclosing object, or on its own when key is NULL. */
+void probe_facts_json(const struct system_facts *f, const char *key, struct json *j);

@@ -196,6 +196,12 @@ void json_null(struct json *j, const char *k)
         puts_(j, "null");
 }
 
+void json_raw(struct json *j, const char *k, const char *text, size_t n)
+{
+        key(j, k);
+        put(j, text, n);
+}
+
 const char *json_text(struct json *j)
 {
         if (j->oom)

@@ -27,6 +27,9 @@ void json_uint(struct json *j, const char *key, uint64_t value);
 void json_bool(struct json *j, const char *key, bool value);
 void json_double(struct json *j, const char *key, double value);
 void json_null(struct json *j, const char *key);
+/* A value that is already JSON text (a result object kept as text); the
+ * caller vouches that it is one well-formed value. */
+void json_raw(struct json *j, const char *key, const char *text, size_t n);
 /* Returns the NUL-terminated text (owned by j) or NULL after ENOMEM. */
 const char *json_text(struct json *j);
 void json_free(struct json *j);
