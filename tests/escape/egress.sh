@@ -57,6 +57,9 @@ like "$OUT" "^BLOCKED" "direct TCP to the host's [::1]:$P is blocked ($OUT)"
 own=$(ip -4 -o addr show scope global 2>/dev/null | awk '{print $4}' | cut -d/ -f1 | head -1)
 if [ -n "$own" ] && start_server own echo --bind "$own"; then
         if "$PY_IN" -c "import socket; socket.create_connection(('$own', $own_port), timeout=2)" 2>/dev/null; then
+                # The server logs that check on its own time (late under
+                # ASan on a loaded machine): wait for it before clearing.
+                for _ in $(seq 100); do [ -n "$(server_log own)" ] && break; sleep 0.05; done
                 : >"$EGRESS_WORK/own.log"
                 hrun run "${ALLOW[@]}" -- "${probe[@]}" connect "$own" "$own_port"
                 like "$OUT" "^BLOCKED" "no route to this machine's address $own ($OUT)"
@@ -210,7 +213,8 @@ if start_server smug smuggle; then
                 "GET http://allowed.test:$P/second HTTP/1.1\r\nHost: allowed.test:$P\r\n\r\n"
         like "$OUT" "BODY 1: real" "a server that appends a response nobody asked for: its real answer arrives"
         unlike "$OUT" "injected" "the appended response never reaches the client"
-        like "$OUT" "RESPONSE 2: HTTP/1.1 200|CLOSED 2" "and the client's connection goes on or closes; it does not hang"
+        like "$OUT" "RESPONSE 2: HTTP/1.1 200|CLOSED 2|ERROR .*reset by peer" \
+                "and the client's connection goes on or closes (or is reset); it does not hang"
         like "$(server_log smug)" "smuggle GET /one" "(the server did answer)"
 else
         fail "the smuggling test server starts"
