@@ -138,7 +138,7 @@ import argparse, http.server, os, socket, socketserver, ssl, sys, threading
 
 ap = argparse.ArgumentParser()
 ap.add_argument('mode', choices=['http', 'echo', 'udp', 'smuggle', 'eof', 'hold', 'early', 'mute', 'slowread',
-                                 'tinywin'])
+                                 'tinywin', 'once'])
 ap.add_argument('--bind', action='append')
 ap.add_argument('--flag')
 ap.add_argument('--release')
@@ -196,7 +196,8 @@ class H(http.server.SimpleHTTPRequestHandler):
         pass
 
     def log_request(self, code='-', size='-'):
-        log('%s %s host=%s code=%s' % (self.command, self.path, self.headers.get('Host', ''), code))
+        log('%s %s host=%s code=%s from=%d' % (self.command, self.path, self.headers.get('Host', ''), code,
+                                               self.client_address[1]))
 
     def do_GET(self):
         if self.path.startswith('/-/ping'):
@@ -291,6 +292,9 @@ def serve_smuggle(s):
 #   tinywin   a receive window of a few hundred bytes; answers every
 #             request head at once ("ok", kept alive) without reading any
 #             body, and keeps the connection 5 s
+#   once      answers one request ("ok", and nothing says the connection
+#             will close), then closes it, as a server whose keep-alive
+#             timeout has just run out
 def serve_conns(s, handler):
     s.listen(128)
     def one(c):
@@ -393,8 +397,15 @@ def h_tinywin(c):
     c.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok')
     threading.Event().wait(5)
 
+def h_once(c):
+    head, _ = read_head(c)
+    if head is None:
+        return
+    log('once ' + head.split('\r\n')[0])
+    c.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok')
+
 raw_handlers = {'eof': h_eof, 'hold': h_hold, 'early': h_early, 'mute': lambda c: h_early(c, False),
-                'slowread': h_slowread, 'tinywin': h_tinywin}
+                'slowread': h_slowread, 'tinywin': h_tinywin, 'once': h_once}
 
 socks, port = listeners(socket.SOCK_DGRAM if a.mode == 'udp' else socket.SOCK_STREAM)
 if a.mode == 'tinywin':

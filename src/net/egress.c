@@ -12,7 +12,8 @@
  *   FORWARD     HTTP: the request body goes up, the response comes down,
  *               framing tracked so the next request on a kept-alive
  *               connection is parsed and decided on its own
- *   CLOSING     a last answer goes out, then the connection closes
+ *   CLOSING     a last answer goes out, then the client's side is shut
+ *               and what it still sends is read and dropped until it closes
  *
  * Every decision (allowed or refused) is recorded with its reason.
  *
@@ -62,6 +63,12 @@
  * level-triggered and brings it back. */
 #define ROUNDS 16
 #define ACCEPTS 64
+/* Names resolved in the last RESOLVE_TTL_S seconds are not asked again:
+ * getaddrinfo gives no TTL, and a short one of our own keeps a name's
+ * changes visible while sparing a resolver round trip per request. The
+ * address is still checked at every connect. */
+#define RESOLVE_TTL_S 30.0
+#define RESOLVE_CACHE 64
 
 enum cstate { CS_DETECT, CS_HTTP_HEAD, CS_SOCKS_GREET, CS_SOCKS_REQ, CS_RESOLVE, CS_CONNECT, CS_TUNNEL,
               CS_FORWARD, CS_CLOSING };
@@ -92,6 +99,18 @@ struct end {
         uint32_t mask; /* the events asked for */
 };
 
+/* The addresses a name resolved to, in the resolver's order. */
+struct addr_list {
+        size_t n;
+        struct sockaddr_storage a[];
+};
+
+struct cached_name {
+        char host[256];
+        double expires;          /* monotonic seconds */
+        struct addr_list *addrs; /* NULL: a free slot */
+};
+
 /* One direction of a tunnel. */
 struct pipe_dir {
         int p[2];
@@ -111,13 +130,26 @@ struct conn {
         bool dead;           /* closed while a resolution was pending */
         bool resolving;
         bool broken;         /* epoll refused it: closed once the current handler returns */
+        bool lingering;      /* CLOSING: the answer is out and our side shut */
         struct buf in;       /* from the client, not yet consumed */
         struct buf out_c;    /* pending towards the client */
         struct buf out_u;    /* pending towards upstream */
         struct buf resp;     /* response bytes being framed (FORWARD) */
         char host[256];
         uint16_t port;
-        struct addrinfo *ai, *ai_next;
+        struct addr_list *addrs;  /* being tried, from addrs->a[next_addr] */
+        size_t next_addr;
+        /* An upstream connection kept after a response, idle in c->ufd, for
+         * the next request to the same name and port on this client
+         * connection. */
+        bool up_kept;
+        char up_host[256];
+        uint16_t up_port;
+        char *retry;         /* the head of a bodiless request sent over a kept connection */
+        size_t retry_len;
+        bool resend;         /* connecting afresh for that head */
+        bool ready;          /* on eg->ready: a pipelined request waits in c->in */
+        struct conn *next_ready;
         /* FORWARD: one request and its response; forward_reset clears it */
         struct http_request req;
         int64_t req_left;    /* request body bytes still to pass; -1 chunked */
@@ -172,12 +204,21 @@ struct egress {
         size_t n_local;
         struct conn **waiting;      /* PUBLISH connections waiting for init's socket, in order */
         size_t n_waiting, cap_waiting;
+        struct conn *ready;         /* connections with a pipelined request to read after this batch */
+        struct cached_name cache[RESOLVE_CACHE];
 };
 
 static double now_s(void)
 {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double mono_s(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
         return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -322,6 +363,7 @@ static void up_close(struct conn *c)
         if (c->ufd >= 0)
                 close(c->ufd);
         c->ufd = -1;
+        c->up_kept = false;
         end_forget(&c->uend);
 }
 
@@ -359,9 +401,10 @@ static void conn_release(struct conn *c)
         buf_drop(&c->out_c);
         buf_drop(&c->out_u);
         buf_drop(&c->resp);
-        if (c->ai)
-                freeaddrinfo(c->ai);
-        c->ai = c->ai_next = NULL;
+        free(c->addrs);
+        c->addrs = NULL;
+        free(c->retry);
+        c->retry = NULL;
         if (c->prev)
                 c->prev->next = c->next;
         else
@@ -433,7 +476,7 @@ static void client_watch(struct conn *c)
                 if (buf_room(&c->in))
                         m |= EPOLLIN;
         } else if (c->st == CS_CLOSING) {
-                m = EPOLLOUT;
+                m = c->lingering ? EPOLLIN : EPOLLOUT;
         } else if (c->st == CS_TUNNEL || c->st == CS_FORWARD) {
                 return;
         }
@@ -491,9 +534,13 @@ static void refuse(struct conn *c, const char *host, uint16_t port, const char *
 
 /* ---- deciding and resolving ------------------------------------------- */
 
-static void start_resolve(struct conn *c);
+static void resolve(struct conn *c);
+static void start_forward(struct conn *c, bool reused);
 
-/* Decides host:port (as sent) for c and starts resolution when allowed. */
+/* Decides host:port (as sent) for c and, when allowed, goes on to connect:
+ * over the upstream connection kept from the previous request when it was
+ * made for the same name and port (its address was checked then), else by
+ * resolving the name. */
 static void decide(struct conn *c, const char *raw_host, uint16_t port)
 {
         struct egress *eg = c->eg;
@@ -518,7 +565,15 @@ static void decide(struct conn *c, const char *raw_host, uint16_t port)
         const char *proto = c->proto == P_SOCKS ? "socks" : c->proto == P_CONNECT ? "connect" : "http";
         snprintf(why, sizeof why, "allowed by %.150s", rule->text);
         c->decision = record(eg, c, proto, host, port, true, why);
-        start_resolve(c);
+        if (c->up_kept) {
+                if (c->proto == P_HTTP && c->port == c->up_port && strcmp(c->host, c->up_host) == 0) {
+                        c->up_kept = false;
+                        start_forward(c, true);
+                        return;
+                }
+                up_close(c);
+        }
+        resolve(c);
 }
 
 static void *resolver_main(void *arg)
@@ -546,9 +601,86 @@ static void *resolver_main(void *arg)
         return NULL;
 }
 
-static void start_resolve(struct conn *c)
+static socklen_t addr_len(const struct sockaddr_storage *a)
+{
+        return a->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+}
+
+static struct addr_list *addr_list_dup(const struct addr_list *l)
+{
+        size_t sz = sizeof *l + l->n * sizeof l->a[0];
+        struct addr_list *d = malloc(sz);
+        if (d)
+                memcpy(d, l, sz);
+        return d;
+}
+
+/* The IPv4 and IPv6 addresses of a getaddrinfo answer. */
+static struct addr_list *addr_list_from(const struct addrinfo *ai)
+{
+        size_t n = 0;
+        for (const struct addrinfo *a = ai; a; a = a->ai_next)
+                n += a->ai_family == AF_INET || a->ai_family == AF_INET6;
+        struct addr_list *l = calloc(1, sizeof *l + n * sizeof l->a[0]);
+        if (!l)
+                return NULL;
+        for (const struct addrinfo *a = ai; a; a = a->ai_next)
+                if (a->ai_family == AF_INET || a->ai_family == AF_INET6)
+                        memcpy(&l->a[l->n++], a->ai_addr,
+                               a->ai_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
+        return l;
+}
+
+static const struct addr_list *cache_get(struct egress *eg, const char *host)
+{
+        double now = mono_s();
+        for (size_t i = 0; i < RESOLVE_CACHE; i++) {
+                struct cached_name *e = &eg->cache[i];
+                if (e->addrs && e->expires > now && strcmp(e->host, host) == 0)
+                        return e->addrs;
+        }
+        return NULL;
+}
+
+/* Takes l. Replaces the name's entry, else a free or expired slot, else the
+ * one that expires first. */
+static void cache_put(struct egress *eg, const char *host, struct addr_list *l)
+{
+        double now = mono_s();
+        struct cached_name *slot = NULL;
+        for (size_t i = 0; i < RESOLVE_CACHE; i++) {
+                struct cached_name *e = &eg->cache[i];
+                if (e->addrs && strcmp(e->host, host) == 0) {
+                        slot = e;
+                        break;
+                }
+                if (!slot || (slot->addrs && (!e->addrs || e->expires < slot->expires)))
+                        slot = e;
+        }
+        free(slot->addrs);
+        snprintf(slot->host, sizeof slot->host, "%s", host);
+        slot->expires = now + RESOLVE_TTL_S;
+        slot->addrs = l;
+}
+
+static void try_connect(struct conn *c);
+
+static void resolve(struct conn *c)
 {
         struct egress *eg = c->eg;
+        const struct addr_list *hit = cache_get(eg, c->host);
+        c->st = CS_RESOLVE;
+        if (hit) {
+                free(c->addrs);
+                c->addrs = addr_list_dup(hit);
+                c->next_addr = 0;
+                if (!c->addrs) {
+                        http_error(c, 503, "out of memory");
+                        return;
+                }
+                try_connect(c);
+                return;
+        }
         struct resolve_job *j = calloc(1, sizeof *j);
         if (!j) {
                 http_error(c, 503, "out of memory");
@@ -557,7 +689,6 @@ static void start_resolve(struct conn *c)
         j->c = c;
         snprintf(j->host, sizeof j->host, "%s", c->host);
         c->resolving = true;
-        c->st = CS_RESOLVE;
         /* Nothing is read from the client while we resolve. */
         client_watch(c);
         pthread_mutex_lock(&eg->lock);
@@ -566,8 +697,6 @@ static void start_resolve(struct conn *c)
         pthread_cond_signal(&eg->cond);
         pthread_mutex_unlock(&eg->lock);
 }
-
-static void try_connect(struct conn *c);
 
 /* The addresses of this machine's own interfaces. A name resolving to one of
  * them would reach services the host binds on every interface, which is the
@@ -630,9 +759,17 @@ static void resolved(struct egress *eg, struct resolve_job *j)
                         http_error(c, 502, "the host name does not resolve");
                 return;
         }
-        c->ai = j->result;
-        c->ai_next = j->result;
-        try_connect(c);
+        free(c->addrs);
+        c->addrs = addr_list_from(j->result);
+        c->next_addr = 0;
+        freeaddrinfo(j->result);
+        struct addr_list *cached = c->addrs ? addr_list_dup(c->addrs) : NULL;
+        if (cached)
+                cache_put(eg, c->host, cached);
+        if (!c->addrs)
+                http_error(c, 503, "out of memory");
+        else
+                try_connect(c);
         conn_settle(c);
 }
 
@@ -645,40 +782,38 @@ static void try_connect(struct conn *c)
         struct egress *eg = c->eg;
         const char *last_why = NULL;
         char why[200];
-        for (; c->ai_next; c->ai_next = c->ai_next->ai_next) {
-                struct addrinfo *a = c->ai_next;
-                if (a->ai_family == AF_INET)
-                        ((struct sockaddr_in *)a->ai_addr)->sin_port = htons(c->port);
-                else if (a->ai_family == AF_INET6)
-                        ((struct sockaddr_in6 *)a->ai_addr)->sin6_port = htons(c->port);
+        while (c->addrs && c->next_addr < c->addrs->n) {
+                struct sockaddr_storage a = c->addrs->a[c->next_addr++];
+                struct sockaddr *sa = (struct sockaddr *)&a;
+                if (a.ss_family == AF_INET)
+                        ((struct sockaddr_in *)sa)->sin_port = htons(c->port);
                 else
-                        continue;
+                        ((struct sockaddr_in6 *)sa)->sin6_port = htons(c->port);
                 char ip[INET6_ADDRSTRLEN] = "";
-                const void *p = a->ai_family == AF_INET ? (const void *)&((struct sockaddr_in *)a->ai_addr)->sin_addr
-                                                        : (const void *)&((struct sockaddr_in6 *)a->ai_addr)->sin6_addr;
-                inet_ntop(a->ai_family, p, ip, sizeof ip);
-                if (!hostmatch_address_ok(eg->cfg.rules, eg->cfg.n_rules, a->ai_addr, c->port)) {
+                const void *p = a.ss_family == AF_INET ? (const void *)&((struct sockaddr_in *)sa)->sin_addr
+                                                       : (const void *)&((struct sockaddr_in6 *)sa)->sin6_addr;
+                inet_ntop(a.ss_family, p, ip, sizeof ip);
+                if (!hostmatch_address_ok(eg->cfg.rules, eg->cfg.n_rules, sa, c->port)) {
                         snprintf(why, sizeof why, "resolves to %s (%s), which no address rule allows", ip,
-                                 addr_class_name(addr_classify(a->ai_addr)));
+                                 addr_class_name(addr_classify(sa)));
                         last_why = why;
                         continue;
                 }
-                if (is_local_address(eg, a->ai_addr) &&
+                if (is_local_address(eg, sa) &&
                     hostmatch_name(eg->cfg.rules, eg->cfg.n_rules, ip, c->port, NULL) != MATCH_ALLOW) {
                         snprintf(why, sizeof why, "resolves to %s, an address of this machine, which no address "
                                  "rule allows", ip);
                         last_why = why;
                         continue;
                 }
-                int fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+                int fd = socket(a.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
                 if (fd < 0)
                         continue;
-                if (connect(fd, a->ai_addr, a->ai_addrlen) < 0 && errno != EINPROGRESS) {
+                if (connect(fd, sa, addr_len(&a)) < 0 && errno != EINPROGRESS) {
                         close(fd);
                         continue;
                 }
                 c->ufd = fd;
-                c->ai_next = a->ai_next;
                 c->st = CS_CONNECT;
                 watch(&c->uend, EPOLLOUT);
                 return;
@@ -878,9 +1013,14 @@ static void forward_reset(struct conn *c)
         memset(&c->resp_chunks, 0, sizeof c->resp_chunks);
         c->req_done = c->up_wr_closed = c->up_eof = false;
         c->resp_started = c->resp_head_done = c->resp_done = false;
+        free(c->retry);
+        c->retry = NULL;
+        c->retry_len = 0;
+        c->resend = false;
 }
 
-static void start_forward(struct conn *c)
+/* reused: c->ufd is the connection kept from the previous request. */
+static void start_forward(struct conn *c, bool reused)
 {
         forward_reset(c);
         /* Upstream gets the name that was decided on, not the spelling the
@@ -903,8 +1043,33 @@ static void start_forward(struct conn *c)
         c->req_left = c->req.chunked ? -1 : c->req.content_length > 0 ? c->req.content_length : 0;
         c->req_done = c->req_left == 0;
         c->client_keep_alive = c->req.keep_alive;
+        /* A server may close a kept connection just as a request goes over
+         * it (its idle timeout): a request without a body can then go again
+         * over a fresh connection, as browsers do. */
+        if (reused && c->req_done && (c->retry = malloc((size_t)n))) {
+                memcpy(c->retry, c->out_u.data, (size_t)n);
+                c->retry_len = (size_t)n;
+        }
         c->st = CS_FORWARD;
         forward_io(c);
+}
+
+/* The kept connection ended before any of the response came: the request
+ * goes again, once, over a connection made and checked like any other. */
+static void forward_retry(struct conn *c)
+{
+        up_close(c);
+        buf_drop(&c->out_u);
+        if (buf_put(&c->out_u, c->retry, c->retry_len) < 0) {
+                conn_close(c);
+                return;
+        }
+        free(c->retry);
+        c->retry = NULL;
+        c->retry_len = 0;
+        c->up_eof = c->up_wr_closed = false;
+        c->resend = true;
+        resolve(c);
 }
 
 static void connected(struct conn *c)
@@ -920,10 +1085,15 @@ static void connected(struct conn *c)
                         try_connect(c);
                 return;
         }
-        if (c->proto == P_HTTP)
-                start_forward(c);
-        else
+        if (c->proto == P_HTTP && c->resend) {
+                c->resend = false;
+                c->st = CS_FORWARD;
+                forward_io(c);
+        } else if (c->proto == P_HTTP) {
+                start_forward(c, false);
+        } else {
                 start_tunnel(c);
+        }
 }
 
 /* The response is complete: back to reading the next request, or close. */
@@ -935,20 +1105,25 @@ static void forward_done(struct conn *c)
                 log_decision(eg, c->decision);
                 c->decision = SIZE_MAX;
         }
-        up_close(c);
-        if (c->ai) {
-                freeaddrinfo(c->ai);
-                c->ai = c->ai_next = NULL;
-        }
+        free(c->addrs);
+        c->addrs = NULL;
         /* A body not wholly taken from the client leaves its connection
          * mid-message: only closing it keeps the framing honest. */
         bool keep = c->client_keep_alive && c->req_done && c->res.keep_alive && !c->res.until_close;
+        /* The upstream connection is kept for the next request when both
+         * ends framed this exchange cleanly and all of it went through. */
+        if (keep && c->ufd >= 0 && !c->up_eof && !c->up_wr_closed && !c->out_u.len) {
+                snprintf(c->up_host, sizeof c->up_host, "%s", c->host);
+                c->up_port = c->port;
+                c->up_kept = true;
+                /* Idle, it is read only to notice it closing (or talking
+                 * out of turn, which also ends it). */
+                watch(&c->uend, EPOLLIN);
+        } else {
+                up_close(c);
+        }
         forward_reset(c);
         if (!keep) {
-                if (!c->out_c.len) {
-                        conn_close(c);
-                        return;
-                }
                 c->st = CS_CLOSING;
                 client_watch(c);
                 return;
@@ -960,8 +1135,14 @@ static void forward_done(struct conn *c)
         if (!c->out_c.len)
                 buf_drop(&c->out_c);
         client_watch(c);
-        if (c->in.len)
-                head_read(c); /* a pipelined request is already here */
+        if (c->in.len && !c->ready) {
+                /* A pipelined request is already here: read after this batch
+                 * of events, not from here, so that a run of pipelined
+                 * requests cannot nest calls without end. */
+                c->ready = true;
+                c->next_ready = eg->ready;
+                eg->ready = c;
+        }
 }
 
 /* Passes response bytes in c->resp to the client while tracking framing. */
@@ -1115,6 +1296,14 @@ static void forward_io(struct conn *c)
                 /* Response down. */
                 if (!c->up_eof) {
                         ssize_t r = fill(c->ufd, &c->resp);
+                        if ((r == 0 || r == -1) && c->retry && !c->resp_started && !c->resp.len) {
+                                forward_retry(c);
+                                return;
+                        }
+                        if (r > 0 && c->retry) {
+                                free(c->retry);
+                                c->retry = NULL;
+                        }
                         if (r == 0 || r == -1) {
                                 c->up_eof = c->up_wr_closed = true;
                                 buf_drop(&c->out_u);
@@ -1245,6 +1434,49 @@ static void socks_read(struct conn *c)
         decide(c, sr.host, sr.port);
 }
 
+/* The last answer goes out, then the connection closes in two steps (RFC
+ * 9112 §9.6): closing at once while the client is still sending (a
+ * pipelined request, the rest of a body) would reset the connection and
+ * could destroy the answer before the client read it. So our side is shut
+ * first, and what the client still sends is dropped until it closes. A
+ * client that never does holds its connection like an idle one, within
+ * EGRESS_MAX_CONNS. */
+static void closing_io(struct conn *c)
+{
+        if (!c->lingering) {
+                if (flush(c->cfd, &c->out_c) < 0) {
+                        conn_close(c);
+                        return;
+                }
+                if (c->out_c.len) {
+                        client_watch(c);
+                        return;
+                }
+                /* The decision ends here, not when the client gets round to
+                 * closing. */
+                if (c->decision != SIZE_MAX && c->decision < c->eg->n_log) {
+                        c->eg->log[c->decision].duration_s = now_s() - c->t0;
+                        log_decision(c->eg, c->decision);
+                        c->decision = SIZE_MAX;
+                }
+                buf_drop(&c->in);
+                buf_drop(&c->out_c);
+                shutdown(c->cfd, SHUT_WR);
+                c->lingering = true;
+        }
+        char sink[4096];
+        for (int round = 0; round < ROUNDS; round++) {
+                ssize_t n = recv(c->cfd, sink, sizeof sink, 0);
+                if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+                        conn_close(c);
+                        return;
+                }
+                if (n < 0)
+                        break;
+        }
+        client_watch(c);
+}
+
 static void client_io(struct conn *c, uint32_t events)
 {
         if (c->st == CS_TUNNEL) {
@@ -1255,12 +1487,12 @@ static void client_io(struct conn *c, uint32_t events)
                 forward_io(c);
                 return;
         }
+        if (c->st == CS_CLOSING) {
+                closing_io(c);
+                return;
+        }
         if (events & EPOLLOUT) {
                 if (flush(c->cfd, &c->out_c) < 0) {
-                        conn_close(c);
-                        return;
-                }
-                if (c->st == CS_CLOSING && !c->out_c.len) {
                         conn_close(c);
                         return;
                 }
@@ -1292,6 +1524,12 @@ static void client_io(struct conn *c, uint32_t events)
 
 static void upstream_io(struct conn *c, uint32_t events)
 {
+        if (c->up_kept) {
+                /* A kept connection between requests: it closed, or sent
+                 * what nobody asked for. Either way it is not used again. */
+                up_close(c);
+                return;
+        }
         if (c->st == CS_CONNECT) {
                 if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
                         connected(c);
@@ -1547,6 +1785,17 @@ static void *loop_main(void *arg)
                                 client_io(c, events);
                         settle(c, e, events, fd);
                 }
+                while (eg->ready) {
+                        struct conn *c = eg->ready;
+                        eg->ready = c->next_ready;
+                        c->ready = false;
+                        if (c->dead || c->st != CS_HTTP_HEAD)
+                                continue;
+                        head_read(c);
+                        if (!c->dead)
+                                client_watch(c);
+                        conn_settle(c);
+                }
                 bury(eg);
         }
         return NULL;
@@ -1638,6 +1887,7 @@ void egress_stop(struct egress *eg)
                 free(j);
         }
         eg->done = eg->jobs = NULL;
+        eg->ready = NULL;
         while (eg->conns) {
                 eg->conns->resolving = false;
                 eg->conns->dead = false;
@@ -1669,6 +1919,8 @@ void egress_free(struct egress *eg)
         free(eg->listeners);
         free(eg->waiting);
         free(eg->local);
+        for (size_t i = 0; i < RESOLVE_CACHE; i++)
+                free(eg->cache[i].addrs);
         pthread_mutex_destroy(&eg->lock);
         pthread_cond_destroy(&eg->cond);
         free(eg->log);

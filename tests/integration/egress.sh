@@ -187,6 +187,67 @@ else
         fail "the slow-reading test server starts"
 fi
 
+# ---- upstream connections kept between requests -----------------------------
+
+# Requests to the same name and port on one kept-alive client connection
+# share an upstream connection; each is still decided on its own, and
+# another name, even at the same address and port, gets its own.
+: >"$EGRESS_WORK/web.log"
+R1="GET http://allowed.test:$P/hello.txt HTTP/1.1\r\nHost: allowed.test:$P\r\n\r\n"
+R2="GET http://sub.allowed.test:$P/hello.txt HTTP/1.1\r\nHost: sub.allowed.test:$P\r\n\r\n"
+hrun run "${ALLOW[@]}" --allow "sub.allowed.test:$P" -- "$PY_IN" raw.py "$R1" "$R1" "$R2" "$R1"
+like "$OUT" "RESPONSE 4: HTTP/1.1 200" "four requests on one client connection are answered"
+mapfile -t from < <(server_log web | grep -oE 'from=[0-9]+' | cut -d= -f2)
+if [ "${#from[@]}" = 4 ] && [ "${from[0]}" = "${from[1]}" ] && [ "${from[2]}" != "${from[1]}" ] &&
+        [ "${from[3]}" != "${from[2]}" ]; then
+        pass "the first two share one upstream connection, the other name gets its own, and so does the way back"
+else
+        fail "the first two share one upstream connection, the other name gets its own, and so does the way back"
+        diag "$(server_log web)"
+fi
+
+# A server that closes a connection after one answer without saying so (a
+# keep-alive timeout running out): the next request, which may already be
+# on its way over the kept connection, is sent again over a new one.
+if start_server once once; then
+        Q="GET http://allowed.test:$once_port/x HTTP/1.1\r\nHost: allowed.test:$once_port\r\n\r\n"
+        OALLOW=(--allow "allowed.test:$once_port" --allow "127.0.0.1:$once_port")
+        hrun run "${OALLOW[@]}" -- "$PY_IN" raw.py --pipeline "$Q" "$Q" "$Q"
+        like "$OUT" "RESPONSE 3: HTTP/1.1 200" "a server closing after each answer: three pipelined requests answered"
+        hrun run "${OALLOW[@]}" -- "$PY_IN" raw.py "$Q" "$Q" "$Q"
+        like "$OUT" "RESPONSE 3: HTTP/1.1 200" "and three in turn"
+        is "$(server_log once | grep -c '^once GET /x')" 6 "(each reached the server once)"
+else
+        fail "the closing test server starts"
+fi
+
+# A name is resolved once per 30 s, not per request: a change to it within
+# that time is not seen (the address is still checked at every connect).
+cat >cache.py <<'EOF'
+import os, socket, time
+def get():
+    s = socket.create_connection(('127.0.0.1', 3128), timeout=10)
+    s.sendall(b'GET http://allowed.test:%s/hello.txt HTTP/1.1\r\nHost: allowed.test:%s\r\nConnection: close\r\n\r\n'
+              % ((os.environ['P'].encode(),) * 2))
+    return s.recv(100).split(b'\r\n')[0].decode()
+print('FIRST %s' % get())
+open('asked.flag', 'w').close()
+for _ in range(200):
+    if os.path.exists('go.flag'):
+        break
+    time.sleep(0.05)
+print('SECOND %s' % get())
+EOF
+hosts_saved=$(cat "$EGRESS_HOSTS")
+# In place: the bind mount shows this inode, not a replacement.
+BUSY_HOOK='sed "s/^127\.0\.0\.1 allowed\.test /0.0.0.0 allowed.test /" <<<"$hosts_saved" >"$EGRESS_HOSTS"; touch "$PROJECT/go.flag"'
+rm -f "$PROJECT/go.flag"
+busy_run asked.flag -- run "${ALLOW[@]}" --env "P=$P" -- "$PY_IN" cache.py
+unset BUSY_HOOK
+printf '%s\n' "$hosts_saved" >"$EGRESS_HOSTS"
+like "$OUT" "FIRST HTTP/1.1 200" "a first request resolves allowed.test"
+like "$OUT" "SECOND HTTP/1.1 200" "a second, after allowed.test was changed to resolve to 0.0.0.0, uses the address resolved seconds ago"
+
 # ---- refusals ----------------------------------------------------------------
 
 if have curl; then
