@@ -744,6 +744,12 @@ EOF
 #                               88 bytes, a 4 KiB receive buffer), read after
 #                               0.3 s: "SHORT size:got..." lists the ones cut
 #   upload URL SIZE             POST SIZE bytes, print the response
+#   one-more URL                GET URL with Connection: close, 0.1 s
+#                               later another GET on the same connection
+#                               (while the first waits for its answer: use
+#                               a slow server), 1.5 s later read: the
+#                               answer, then END when the connection ends
+#                               cleanly, RESET when it is reset
 #   leak URL HOST:PORT          POST 20000 bytes of "L" to URL, then on the
 #                               same connection CONNECT HOST:PORT (an echo
 #                               server) and send "hello": what came back
@@ -888,6 +894,21 @@ elif cmd == 'upload':
         s.sendall(b'u' * size)
         status, body = read_response(s.makefile('rb'))
         print('%s %s' % (status, body.decode('latin1')))
+    except OSError as e:
+        print('ERROR %s' % e)
+elif cmd == 'one-more':
+    s = conn()
+    req = b'GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n' % (args[0].encode(), authority(args[0]))
+    s.sendall(req)
+    time.sleep(0.1)
+    s.sendall(req)
+    time.sleep(1.5)
+    f = s.makefile('rb')
+    try:
+        print('RESPONSE %s' % read_response(f)[0])
+        print('END' if not s.recv(100) else 'MORE')
+    except ConnectionResetError:
+        print('RESET')
     except OSError as e:
         print('ERROR %s' % e)
 elif cmd == 'leak':

@@ -213,8 +213,9 @@ if start_server smug smuggle; then
                 "GET http://allowed.test:$P/second HTTP/1.1\r\nHost: allowed.test:$P\r\n\r\n"
         like "$OUT" "BODY 1: real" "a server that appends a response nobody asked for: its real answer arrives"
         unlike "$OUT" "injected" "the appended response never reaches the client"
-        like "$OUT" "RESPONSE 2: HTTP/1.1 200|CLOSED 2|ERROR .*reset by peer" \
-                "and the client's connection goes on or closes (or is reset); it does not hang"
+        # Closed, not reset: the proxy closes in two steps (it was reset
+        # when the next request arrived just before the close).
+        like "$OUT" "RESPONSE 2: HTTP/1.1 200|CLOSED 2" "and the client's connection goes on or closes; it does not hang"
         like "$(server_log smug)" "smuggle GET /one" "(the server did answer)"
 else
         fail "the smuggling test server starts"

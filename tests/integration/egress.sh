@@ -183,6 +183,14 @@ if start_server slow slowread; then
         hrun run --allow "allowed.test:$slow_port" --allow "127.0.0.1:$slow_port" -- \
                 "$PY_IN" misuse.py upload "http://allowed.test:$slow_port/up" $((16 << 20))
         is "$OUT" "HTTP/1.1 200 OK got 16777216" "a 16 MiB upload to a server that starts reading late arrives whole"
+        # A connection the proxy closes after its last answer is closed in
+        # two steps: a request the client sent meanwhile does not get the
+        # connection reset under it, which could destroy the answer before
+        # the client read it.
+        hrun run --allow "allowed.test:$slow_port" --allow "127.0.0.1:$slow_port" -- \
+                "$PY_IN" misuse.py one-more "http://allowed.test:$slow_port/x"
+        is "$OUT" "RESPONSE HTTP/1.1 200 OK
+END" "a request sent before the last answer came: the connection then ends cleanly, without a reset"
 else
         fail "the slow-reading test server starts"
 fi
