@@ -90,6 +90,8 @@ static void write_json(const struct policy *p, const struct sandbox_result *r, c
                         json_end_object(&j);
                 }
                 json_end_array(&j);
+                if (r->n_refusals_dropped)
+                        json_uint(&j, "network_refusals_not_listed", r->n_refusals_dropped);
         }
         json_end_object(&j);
         const char *t = json_text(&j);

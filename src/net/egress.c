@@ -194,6 +194,7 @@ struct egress {
         size_t n_grown;             /* tunnel pipes grown to TUNNEL_PIPE_SIZE */
         struct egress_decision *log;
         size_t n_log, cap_log;
+        uint64_t dropped_allowed, dropped_refused; /* compacted out of log, counted */
         struct conn *conns;         /* live */
         struct conn *graveyard;     /* closed during this batch */
         struct listener *listeners; /* the proxy's, then each forward's */
@@ -224,9 +225,53 @@ static double mono_s(void)
 
 /* ---- decisions ------------------------------------------------------- */
 
+/* The decisions kept in memory are bounded: a sandbox making requests in a
+ * loop must not grow the supervisor without limit. When the log is full,
+ * decisions no live connection refers to (already written to --log) are
+ * dropped and only counted, keeping the first refusals for the summary. */
+static void compact_log(struct egress *eg)
+{
+        bool *live = calloc(eg->n_log, sizeof *live);
+        size_t *map = calloc(eg->n_log, sizeof *map);
+        if (!live || !map) {
+                free(live);
+                free(map);
+                return;
+        }
+        for (struct conn *c = eg->conns; c; c = c->next)
+                if (c->decision < eg->n_log)
+                        live[c->decision] = true;
+        size_t kept = 0, kept_refused = 0;
+        for (size_t i = 0; i < eg->n_log; i++) {
+                const struct egress_decision *d = &eg->log[i];
+                bool keep = live[i] || (!d->allowed && kept_refused < EGRESS_KEPT_REFUSALS);
+                if (!keep) {
+                        if (d->allowed)
+                                eg->dropped_allowed++;
+                        else
+                                eg->dropped_refused++;
+                        map[i] = SIZE_MAX;
+                        continue;
+                }
+                kept_refused += !d->allowed && !live[i];
+                map[i] = kept;
+                if (kept != i)
+                        eg->log[kept] = *d;
+                kept++;
+        }
+        for (struct conn *c = eg->conns; c; c = c->next)
+                if (c->decision < eg->n_log)
+                        c->decision = map[c->decision];
+        eg->n_log = kept;
+        free(live);
+        free(map);
+}
+
 static size_t record(struct egress *eg, struct conn *c, const char *proto, const char *host, uint16_t port,
                      bool allowed, const char *reason)
 {
+        if (eg->n_log >= EGRESS_MAX_DECISIONS)
+                compact_log(eg);
         if (eg->n_log == eg->cap_log) {
                 size_t cap = eg->cap_log ? eg->cap_log * 2 : 64;
                 struct egress_decision *n = realloc(eg->log, cap * sizeof *n);
@@ -1896,6 +1941,12 @@ void egress_stop(struct egress *eg)
         bury(eg);
 }
 
+void egress_dropped(const struct egress *eg, uint64_t *ret_allowed, uint64_t *ret_refused)
+{
+        *ret_allowed = eg ? eg->dropped_allowed : 0;
+        *ret_refused = eg ? eg->dropped_refused : 0;
+}
+
 const struct egress_decision *egress_decisions(const struct egress *eg, size_t *ret_n)
 {
         *ret_n = eg ? eg->n_log : 0;
@@ -1932,7 +1983,7 @@ void egress_summary(const struct egress *eg, char *buf, size_t size)
         buf[0] = '\0';
         if (!eg)
                 return;
-        size_t refused = 0;
+        size_t refused = (size_t)eg->dropped_refused;
         for (size_t i = 0; i < eg->n_log; i++)
                 refused += !eg->log[i].allowed;
         if (!refused)

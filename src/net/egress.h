@@ -28,6 +28,10 @@
  * 128 MiB + 60 MiB of pipe pages. */
 #define EGRESS_MAX_CONNS 1024
 #define EGRESS_MAX_GROWN_PIPES 64
+/* Decisions kept in memory (about 0.5 KiB each); beyond it the finished
+ * ones are counted only, with the first refusals kept for the summary. */
+#define EGRESS_MAX_DECISIONS 4096
+#define EGRESS_KEPT_REFUSALS 1024
 
 struct egress_decision {
         double start;          /* seconds since the epoch */
@@ -75,8 +79,9 @@ struct egress;
 int egress_start(const struct egress_config *c, struct egress **ret);
 /* Stops accepting, closes every connection and joins the threads. */
 void egress_stop(struct egress *eg);
-/* After stop: the decisions, in order. */
+/* After stop: the decisions kept, in order, and how many were only counted. */
 const struct egress_decision *egress_decisions(const struct egress *eg, size_t *ret_n);
+void egress_dropped(const struct egress *eg, uint64_t *ret_allowed, uint64_t *ret_refused);
 void egress_free(struct egress *eg);
 
 /* One line for the run summary: "blocked 3 connections: evil.example:443 x2,

@@ -29,6 +29,7 @@ struct sandbox_result {
         struct egress_decision *refusals; /* the egress proxy's refused connections (owned) */
         size_t n_refusals;
         size_t n_allowed;     /* connections the proxy let through */
+        uint64_t n_refusals_dropped; /* refusals counted but not kept (past EGRESS_KEPT_REFUSALS) */
 };
 
 void sandbox_result_free(struct sandbox_result *r);

@@ -450,7 +450,11 @@ static void close_network(struct session *s)
 static void collect_decisions(struct session *s)
 {
         size_t n;
+        uint64_t more_allowed, more_refused;
         const struct egress_decision *d = egress_decisions(s->egress, &n);
+        egress_dropped(s->egress, &more_allowed, &more_refused);
+        s->res->n_allowed += (size_t)more_allowed;
+        s->res->n_refusals_dropped = more_refused;
         for (size_t i = 0; i < n; i++) {
                 if (d[i].allowed) {
                         s->res->n_allowed++;

@@ -330,4 +330,24 @@ like "$ERR" "10\.0\.0\.1/8" "and names the rule"
 bad_rule "--net none --allow x" --net none --allow x
 like "$ERR" "--allow" "and names the flag"
 
+# Decisions kept in memory are bounded (a loop of requests must not grow
+# the supervisor); the counts, the summary and --log stay whole.
+biglog=$EGRESS_WORK/many.jsonl
+hrun run "${ALLOW[@]}" --log "$biglog" --json -- "$PY_IN" -c "
+import socket
+for i in range(5000):
+    s = socket.create_connection(('127.0.0.1', 3128), timeout=5)
+    s.sendall(b'CONNECT evil%d.test:443 HTTP/1.1\\r\\n\\r\\n' % (i % 7))
+    s.recv(100); s.close()
+for i in range(3000):
+    s = socket.create_connection(('127.0.0.1', 3128), timeout=5)
+    s.sendall(b'GET http://allowed.test:$P/hello.txt HTTP/1.1\\r\\nHost: allowed.test:$P\\r\\nConnection: close\\r\\n\\r\\n')
+    while s.recv(4096): pass
+    s.close()
+"
+is "$(python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print(len(j["network_refusals"]) + j.get("network_refusals_not_listed", 0), j["network_allowed"], len(j["network_refusals"]) <= 1024)' "$(printf '%s' "$OUT" | tail -1)")" \
+        "5000 3000 True" "8000 decisions: counted whole, at most 1024 refusals kept in memory"
+like "$ERR" "blocked 5000 connections" "the summary counts them all"
+is "$(wc -l <"$biglog" | tr -d ' ')" 8000 "--log has every decision"
+
 done_testing
