@@ -2,6 +2,7 @@
 #include "cli/run_args.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,24 @@ static const struct run_flag flags[F_MAX] = {
         [F_OUTPUT_LIMIT] = { "--output-limit", "BYTES", "keep at most BYTES of stdout and of stderr" },
         [F_HELP] = { "--help", NULL, "show this help (-h)" },
 };
+
+const struct limit_field limit_fields[LIMIT_FIELDS] = {
+        { "memory", "--memory", LIMIT_MEMORY, offsetof(struct limits, memory_mib), 1u << 24 },
+        { "pids", "--pids", LIMIT_PIDS, offsetof(struct limits, pids), 1u << 22 },
+        { "cpu_time", "--cpu-time", LIMIT_CPU_TIME, offsetof(struct limits, cpu_time_s), 1u << 30 },
+        { "timeout", "--timeout", LIMIT_TIMEOUT, offsetof(struct limits, timeout_s), 1u << 30 },
+        { "nofile", "--nofile", LIMIT_NOFILE, offsetof(struct limits, nofile), 1u << 20 },
+        { "fsize", "--fsize", LIMIT_FSIZE, offsetof(struct limits, fsize_mib), 1u << 24 },
+        { "tmpfs_size", "--tmpfs-size", LIMIT_TMPFS, offsetof(struct limits, tmpfs_mib), 1u << 20 },
+};
+
+const struct limit_field *limit_field_find(const char *name)
+{
+        for (size_t i = 0; i < LIMIT_FIELDS; i++)
+                if (strcmp(limit_fields[i].name, name) == 0)
+                        return &limit_fields[i];
+        return NULL;
+}
 
 const struct run_flag *run_flags(size_t *ret_n)
 {

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "policy/policy.h"
 #include "util/error.h"
@@ -18,6 +20,24 @@ enum limit_bit {
         LIMIT_FSIZE = 1u << 5,
         LIMIT_TMPFS = 1u << 6,
 };
+
+/* The limits by the names profiles, requests and policies use, with the
+ * flag that sets each and the largest value a profile may give. */
+struct limit_field {
+        const char *name;  /* "cpu_time" */
+        const char *flag;  /* "--cpu-time" */
+        unsigned bit;      /* enum limit_bit */
+        size_t offset;     /* in struct limits */
+        uint64_t max;
+};
+#define LIMIT_FIELDS 7
+extern const struct limit_field limit_fields[LIMIT_FIELDS];
+/* The field named name, or NULL. */
+const struct limit_field *limit_field_find(const char *name);
+static inline uint64_t *limit_ref(struct limits *l, const struct limit_field *f)
+{
+        return (uint64_t *)((char *)l + f->offset);
+}
 
 /* One mount request from --ro/--rw/--mount/--tmpfs, in command-line order. */
 struct mount_request {

@@ -29,6 +29,7 @@
 #include "profile/locate.h"
 #include "profile/profile.h"
 #include "store-pin.h"
+#include "util/path.h"
 #include "util/json_read.h"
 #include "util/log.h"
 #include "util/strv.h"
@@ -569,20 +570,6 @@ static bool confirm(size_t n, const char *path, const char *dir)
         return strcasecmp(line, "y") == 0 || strcasecmp(line, "yes") == 0;
 }
 
-static int mkdir_parents(const char *path, mode_t mode)
-{
-        _cleanup_free_ char *c = strdup(path);
-        if (!c)
-                return -ENOMEM;
-        for (char *s = c + 1; *s; s++)
-                if (*s == '/') {
-                        *s = '\0';
-                        (void)mkdir(c, mode);
-                        *s = '/';
-                }
-        return mkdir(c, mode) < 0 && errno != EEXIST ? negerrno() : 0;
-}
-
 static int write_all(int fd, const char *buf, size_t len)
 {
         while (len > 0) {
@@ -633,7 +620,7 @@ static int save_all(struct wanted *w, size_t n, const char *dir, bool force, str
 {
         char esc[1024], final[96];
         const char *d = log_escape(dir, esc, sizeof esc);
-        int r = mkdir_parents(dir, 0755);
+        int r = path_mkdir_p(dir, 0755);
         if (r < 0)
                 return error_set(e, -r, "creating %s: %s; nothing was saved", d, strerror(-r));
         _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -16,6 +16,7 @@
 #include "cmd/cmd.h"
 #include "cmd/tools.h"
 #include "profile/locate.h"
+#include "util/path.h"
 #include "util/log.h"
 #include "util/strv.h"
 
@@ -113,21 +114,6 @@ static bool is_moat_target(const char *target, const char *self)
 static bool is_moat_name(const char *name)
 {
         return strcmp(name, "moat") == 0 || str_startswith(name, "moat-") || str_startswith(name, "moat.");
-}
-
-static int mkdir_p(const char *path)
-{
-        _cleanup_free_ char *c = strdup(path);
-        if (!c)
-                return -ENOMEM;
-        for (char *s = c + 1; *s; s++)
-                if (*s == '/') {
-                        *s = '\0';
-                        if (mkdir(c, 0755) < 0 && errno != EEXIST)
-                                return negerrno();
-                        *s = '/';
-                }
-        return mkdir(c, 0755) < 0 && errno != EEXIST ? negerrno() : 0;
 }
 
 static const char *kind_of(mode_t m)
@@ -239,7 +225,7 @@ int cmd_up(int argc, char **argv)
                 return 1;
         }
         if (stat(dir, &st) < 0) {
-                if ((r = mkdir_p(dir)) < 0) {
+                if ((r = path_mkdir_p(dir, 0755)) < 0) {
                         log_error("up: cannot create %s: %s; pick another directory with --dir", shown, strerror(-r));
                         profile_entries_free(ents, n);
                         return 1;

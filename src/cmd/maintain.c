@@ -219,21 +219,6 @@ static double mib(uint64_t bytes)
         return (double)bytes / (1024.0 * 1024.0);
 }
 
-static int mkdir_p(const char *path)
-{
-        _cleanup_free_ char *c = strdup(path);
-        if (!c)
-                return -ENOMEM;
-        for (char *s = c + 1; *s; s++)
-                if (*s == '/') {
-                        *s = '\0';
-                        if (mkdir(c, 0755) < 0 && errno != EEXIST)
-                                return negerrno();
-                        *s = '/';
-                }
-        return mkdir(c, 0755) < 0 && errno != EEXIST ? negerrno() : 0;
-}
-
 static int unknown_option(const char *cmd, const char *arg)
 {
         char esc[256];
@@ -275,7 +260,7 @@ int cmd_install(int argc, char **argv)
                         profile_free(&p);
                 }
                 if (r < 0) {
-                        tools_print_error(&e);
+                        error_print(&e);
                         failed++;
                 }
         }
@@ -292,7 +277,7 @@ static int rebuild_isolated(const struct profile *p, struct moat_error *e)
         int r;
         if (tool_volume(p, vol, sizeof vol) < 0)
                 return error_set(e, ENOENT, "cannot find moat's data directory: set HOME or XDG_DATA_HOME");
-        if ((r = mkdir_p(vol)) < 0)
+        if ((r = path_mkdir_p(vol, 0755)) < 0)
                 return error_set(e, -r, "creating %s: %s", vol, strerror(-r));
         _cleanup_free_ char *volumes = strndup(vol, (size_t)(strrchr(vol, '/') - vol));
         _cleanup_free_ char *staging = volumes ? str_printf("%s/.rebuild-%s.XXXXXX", volumes, p->name) : NULL;
@@ -374,7 +359,7 @@ int cmd_rebuild(int argc, char **argv)
                 if (r < 0) {
                         if (!e.msg[0])
                                 error_set(&e, -r, "rebuilding %s: %s", names[i], strerror(-r));
-                        tools_print_error(&e);
+                        error_print(&e);
                         failed++;
                 }
         }

@@ -17,22 +17,6 @@
 #include "util/log.h"
 #include "util/strv.h"
 
-static void print_error(const struct moat_error *e)
-{
-        /* Multi-line messages carry a fix on their later lines; each line is
-         * printed with the prefix, escaped. */
-        char line[1024], esc[2048];
-        const char *s = e->msg;
-        while (*s) {
-                size_t n = strcspn(s, "\n");
-                snprintf(line, sizeof line, "%.*s", (int)n, s);
-                log_error("%s", log_escape_controls(line, esc, sizeof esc));
-                s += n;
-                if (*s == '\n')
-                        s++;
-        }
-}
-
 static void write_json(const struct policy *p, const struct sandbox_result *r, const struct moat_error *e, int fd)
 {
         struct json j = { 0 };
@@ -136,7 +120,7 @@ int cmd_run(int argc, char **argv)
         struct moat_error e = { 0 };
 
         if (run_args_parse("run", argc - 1, argv + 1, &o, &e) < 0) {
-                print_error(&e);
+                error_print(&e);
                 run_options_free(&o);
                 return 125;
         }
@@ -188,7 +172,7 @@ static int run_with_options(struct run_options *o_in, enum resolve_mode mode)
         log_verbose = o.verbose;
         bool cli_net = o.net_set || o.allow, cli_allow = o.allow != NULL;
         if (profile_resolve(&o, mode, true, &e) < 0) {
-                print_error(&e);
+                error_print(&e);
                 run_options_free(&o);
                 return 125;
         }
@@ -200,7 +184,7 @@ static int run_with_options(struct run_options *o_in, enum resolve_mode mode)
         if (!o.lang && (o.limit_set || o.mode || o.policy_file)) {
                 struct runner_request req = { 0 };
                 if (runner_settle(&o, &req, &e) < 0) {
-                        print_error(&e);
+                        error_print(&e);
                         run_options_free(&o);
                         return 125;
                 }
@@ -242,7 +226,7 @@ static int run_with_options(struct run_options *o_in, enum resolve_mode mode)
         if (r < 0) {
                 if (!e.msg[0])
                         error_set(&e, -r, "%s", strerror(-r));
-                print_error(&e);
+                error_print(&e);
                 policy_free(&p);
                 return 125;
         }
@@ -260,7 +244,7 @@ static int run_with_options(struct run_options *o_in, enum resolve_mode mode)
         git_snapshot_check(p.project, &git);
         git_snapshot_free(&git);
         if (r < 0) {
-                print_error(&e);
+                error_print(&e);
                 status = e.exit_status ? e.exit_status : 125;
                 e.exit_status = status;
                 if (p.json_fd >= 0 || p.json_stdout)

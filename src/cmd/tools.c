@@ -30,19 +30,6 @@ const char *tools_display_path(const char *path, char *buf, size_t size)
         return log_escape(tmp, buf, size);
 }
 
-void tools_print_error(const struct moat_error *e)
-{
-        char line[1024], esc[2048];
-        const char *s = e->msg;
-        while (*s) {
-                size_t n = strcspn(s, "\n");
-                snprintf(line, sizeof line, "%.*s", (int)n, s);
-                log_error("%s", log_escape_controls(line, esc, sizeof esc));
-                s += n;
-                if (*s == '\n')
-                        s++;
-        }
-}
 
 int tools_load(const char *name, struct profile *p, struct moat_error *e)
 {

@@ -13,10 +13,6 @@
  * escaped, for messages and tables. */
 const char *tools_display_path(const char *path, char *buf, size_t size);
 
-/* Prints e (which may hold several lines) once, each line prefixed and
- * escaped. */
-void tools_print_error(const struct moat_error *e);
-
 /* Loads the profile NAME for a command that was given NAME: a missing
  * profile is an error saying where to write one. */
 int tools_load(const char *name, struct profile *p, struct moat_error *e);

@@ -326,15 +326,9 @@ int run_options_overlay(struct run_options *b, struct run_options *c)
         }
         b->no_cwd |= c->no_cwd;
         b->git_write |= c->git_write;
-        static const struct { unsigned bit; size_t off; } lim[] = {
-                { LIMIT_MEMORY, offsetof(struct limits, memory_mib) }, { LIMIT_PIDS, offsetof(struct limits, pids) },
-                { LIMIT_CPU_TIME, offsetof(struct limits, cpu_time_s) },
-                { LIMIT_TIMEOUT, offsetof(struct limits, timeout_s) }, { LIMIT_NOFILE, offsetof(struct limits, nofile) },
-                { LIMIT_FSIZE, offsetof(struct limits, fsize_mib) }, { LIMIT_TMPFS, offsetof(struct limits, tmpfs_mib) },
-        };
-        for (size_t i = 0; i < ARRAY_SIZE(lim); i++)
-                if (c->limits_set & lim[i].bit)
-                        memcpy((char *)&b->limits + lim[i].off, (char *)&c->limits + lim[i].off, sizeof(uint64_t));
+        for (size_t i = 0; i < LIMIT_FIELDS; i++)
+                if (c->limits_set & limit_fields[i].bit)
+                        *limit_ref(&b->limits, &limit_fields[i]) = *limit_ref(&c->limits, &limit_fields[i]);
         b->limits_set |= c->limits_set;
         if (c->tty != TTY_AUTO)
                 b->tty = c->tty;

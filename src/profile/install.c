@@ -25,20 +25,6 @@
 #define RECORD_MAX_BYTES (64u << 10)
 #define INSTALL_TIMEOUT_S 1800
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-        _cleanup_free_ char *c = strdup(path);
-        if (!c)
-                return -ENOMEM;
-        for (char *s = c + 1; *s; s++)
-                if (*s == '/') {
-                        *s = '\0';
-                        (void)mkdir(c, mode);
-                        *s = '/';
-                }
-        return mkdir(c, mode) < 0 && errno != EEXIST ? negerrno() : 0;
-}
-
 /* $XDG_DATA_HOME/moat/SUB[/NAME] */
 static bool data_path(char *buf, size_t size, const char *sub, const char *name)
 {
@@ -227,7 +213,7 @@ static int write_record(const struct profile *p, const char *vol, char **path)
         if (r < 0)
                 return r;
         _cleanup_free_ char *dir = strndup(file, (size_t)(strrchr(file, '/') - file));
-        if (!dir || (r = mkdir_p(dir, 0755)) < 0)
+        if (!dir || (r = path_mkdir_p(dir, 0755)) < 0)
                 return dir ? r : -ENOMEM;
         struct json j = { 0 };
         json_begin_object(&j);
@@ -391,7 +377,7 @@ static int install_tool(const struct profile *p, const char *staging, struct moa
                                  "volume's name); rename the profile", p->origin);
         if (r < 0 || !data_path(lockfile, sizeof lockfile, "install.lock", NULL))
                 return error_set(e, ENOENT, "cannot find moat's data directory: set HOME or XDG_DATA_HOME");
-        if ((r = mkdir_p(vol, 0755)) < 0)
+        if ((r = path_mkdir_p(vol, 0755)) < 0)
                 return error_set(e, -r, "creating %s: %s", vol, strerror(-r));
         /* One install at a time per user: two mise runs in one volume
          * would step on each other's files. */

@@ -381,33 +381,16 @@ static int k_tty(struct ctx *c, const char *key, const struct jv *v)
         return 0;
 }
 
-static const struct {
-        const char *name;
-        unsigned bit;
-        uint64_t max;
-        size_t offset;
-} limit_keys[] = {
-        { "memory", LIMIT_MEMORY, 1u << 24, offsetof(struct limits, memory_mib) },
-        { "pids", LIMIT_PIDS, 1u << 22, offsetof(struct limits, pids) },
-        { "cpu_time", LIMIT_CPU_TIME, 1u << 30, offsetof(struct limits, cpu_time_s) },
-        { "timeout", LIMIT_TIMEOUT, 1u << 30, offsetof(struct limits, timeout_s) },
-        { "nofile", LIMIT_NOFILE, 1u << 20, offsetof(struct limits, nofile) },
-        { "fsize", LIMIT_FSIZE, 1u << 24, offsetof(struct limits, fsize_mib) },
-        { "tmpfs_size", LIMIT_TMPFS, 1u << 20, offsetof(struct limits, tmpfs_mib) },
-};
-
 static int k_limits(struct ctx *c, const char *key, const struct jv *v)
 {
         int r = want(c, key, v, JV_OBJECT);
         for (size_t i = 0; r == 0 && i < v->obj.n; i++) {
                 const struct jv_member *m = &v->obj.members[i];
-                size_t k = 0;
-                while (k < ARRAY_SIZE(limit_keys) && strcmp(limit_keys[k].name, m->key) != 0)
-                        k++;
-                if (k == ARRAY_SIZE(limit_keys)) {
-                        const char *names[ARRAY_SIZE(limit_keys)];
-                        for (size_t j = 0; j < ARRAY_SIZE(limit_keys); j++)
-                                names[j] = limit_keys[j].name;
+                const struct limit_field *f = limit_field_find(m->key);
+                if (!f) {
+                        const char *names[LIMIT_FIELDS];
+                        for (size_t j = 0; j < LIMIT_FIELDS; j++)
+                                names[j] = limit_fields[j].name;
                         const char *s = str_suggest(m->key, names, ARRAY_SIZE(names));
                         char esc[128];
                         return error_set(c->e, EINVAL, "%s:%u:%u: \"limits\": unknown limit \"%s\"%s%s%s", c->file,
@@ -416,11 +399,11 @@ static int k_limits(struct ctx *c, const char *key, const struct jv *v)
                                          s ? s : "", s ? "\"?)" : "");
                 }
                 const struct jv *n = m->value;
-                if (n->type != JV_NUMBER || !n->num.is_int || n->num.i < 1 || (uint64_t)n->num.i > limit_keys[k].max)
+                if (n->type != JV_NUMBER || !n->num.is_int || n->num.i < 1 || (uint64_t)n->num.i > f->max)
                         return at(c, n, "\"limits.%s\": expected a whole number from 1 to %llu", m->key,
-                                  (unsigned long long)limit_keys[k].max);
-                *(uint64_t *)((char *)&c->p->limits + limit_keys[k].offset) = (uint64_t)n->num.i;
-                c->p->limits_set |= limit_keys[k].bit;
+                                  (unsigned long long)f->max);
+                *limit_ref(&c->p->limits, f) = (uint64_t)n->num.i;
+                c->p->limits_set |= f->bit;
         }
         return r;
 }

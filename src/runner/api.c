@@ -45,20 +45,6 @@ static int string_list(const struct jv_member *m, char ***ret, struct moat_error
         return 0;
 }
 
-static const struct {
-        const char *name;
-        unsigned bit;
-        size_t off;
-} api_limits[] = {
-        { "memory", LIMIT_MEMORY, offsetof(struct limits, memory_mib) },
-        { "pids", LIMIT_PIDS, offsetof(struct limits, pids) },
-        { "cpu_time", LIMIT_CPU_TIME, offsetof(struct limits, cpu_time_s) },
-        { "timeout", LIMIT_TIMEOUT, offsetof(struct limits, timeout_s) },
-        { "nofile", LIMIT_NOFILE, offsetof(struct limits, nofile) },
-        { "fsize", LIMIT_FSIZE, offsetof(struct limits, fsize_mib) },
-        { "tmpfs_size", LIMIT_TMPFS, offsetof(struct limits, tmpfs_mib) },
-};
-
 /* From the request to `moat run` options and the runner's request. */
 int api_request_parse(const struct jv *v, struct run_options *o, struct runner_request *req, struct moat_error *e)
 {
@@ -138,16 +124,13 @@ int api_request_parse(const struct jv *v, struct run_options *o, struct runner_r
                                         o->output_limit = (uint64_t)n->num.i;
                                         continue;
                                 }
-                                size_t f = 0;
-                                while (f < ARRAY_SIZE(api_limits) && strcmp(api_limits[f].name, lm->key) != 0)
-                                        f++;
-                                if (f == ARRAY_SIZE(api_limits))
+                                const struct limit_field *f = limit_field_find(lm->key);
+                                if (!f)
                                         return error_set(e, EINVAL, "request:%u:%u: \"limits\": unknown limit \"%s\" "
                                                          "(memory, pids, cpu_time, timeout, nofile, fsize, tmpfs_size, "
                                                          "output)", lm->line, lm->col, lm->key);
-                                uint64_t val = (uint64_t)n->num.i;
-                                memcpy((char *)&o->limits + api_limits[f].off, &val, sizeof val);
-                                o->limits_set |= api_limits[f].bit;
+                                *limit_ref(&o->limits, f) = (uint64_t)n->num.i;
+                                o->limits_set |= f->bit;
                         }
                 } else {
                         const char *s = str_suggest(m->key, fields, ARRAY_SIZE(fields));

@@ -45,13 +45,6 @@ bool api_is_box_op(const char *op)
  * `moat run` flags so the box reads them back the way the CLI writes them. */
 static int settings_to_flags(const struct jv *v, char ***flags, struct moat_error *e)
 {
-        static const struct {
-                const char *key, *flag;
-        } limits[] = {
-                { "memory", "--memory" },   { "pids", "--pids" },   { "cpu_time", "--cpu-time" },
-                { "timeout", "--timeout" }, { "nofile", "--nofile" }, { "fsize", "--fsize" },
-                { "tmpfs_size", "--tmpfs-size" }, { "output", "--output-limit" },
-        };
         for (size_t i = 0; i < v->obj.n; i++) {
                 const struct jv_member *m = &v->obj.members[i];
                 const struct jv *x = m->value;
@@ -82,16 +75,15 @@ static int settings_to_flags(const struct jv *v, char ***flags, struct moat_erro
                 } else if (strcmp(m->key, "limits") == 0 && x->type == JV_OBJECT) {
                         for (size_t k = 0; k < x->obj.n; k++) {
                                 const struct jv_member *lm = &x->obj.members[k];
-                                size_t f = 0;
-                                while (f < ARRAY_SIZE(limits) && strcmp(limits[f].key, lm->key) != 0)
-                                        f++;
-                                if (f == ARRAY_SIZE(limits) || lm->value->type != JV_NUMBER || !lm->value->num.is_int ||
+                                const struct limit_field *f = limit_field_find(lm->key);
+                                const char *flag = f ? f->flag : strcmp(lm->key, "output") == 0 ? "--output-limit" : NULL;
+                                if (!flag || lm->value->type != JV_NUMBER || !lm->value->num.is_int ||
                                     lm->value->num.i < 1)
                                         return error_set(e, EINVAL, "request: \"limits.%s\": unknown, or not a whole "
                                                          "number from 1", lm->key);
                                 char n[32];
                                 snprintf(n, sizeof n, "%lld", lm->value->num.i);
-                                if ((r = strv_push(flags, limits[f].flag)) < 0 || (r = strv_push(flags, n)) < 0)
+                                if ((r = strv_push(flags, flag)) < 0 || (r = strv_push(flags, n)) < 0)
                                         return r;
                         }
                 } else

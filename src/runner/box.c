@@ -17,6 +17,7 @@
 #include "cmd/cmd.h"
 #include "profile/apply.h"
 #include "profile/locate.h"
+#include "util/path.h"
 #include "util/json_read.h"
 #include "util/log.h"
 #include "util/strv.h"
@@ -58,20 +59,6 @@ static int box_path(const char *name, const char *sub, char *buf, size_t size, s
         return 0;
 }
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-        _cleanup_free_ char *c = strdup(path);
-        if (!c)
-                return -ENOMEM;
-        for (char *s = c + 1; *s; s++)
-                if (*s == '/') {
-                        *s = '\0';
-                        (void)mkdir(c, mode);
-                        *s = '/';
-                }
-        return mkdir(c, mode) < 0 && errno != EEXIST ? negerrno() : 0;
-}
-
 /* Written to a temporary file, synced and renamed: a crash or SIGKILL at
  * any moment leaves either the old file or the new one. */
 static int write_atomic(const char *path, const char *text)
@@ -110,7 +97,7 @@ int box_create(const char *name, int nflags, char *const *flags, struct moat_err
         char parent[PATH_MAX];
         if ((r = boxes_dir(parent, sizeof parent, e)) < 0)
                 return r;
-        if ((r = mkdir_p(parent, 0700)) < 0)
+        if ((r = path_mkdir_p(parent, 0700)) < 0)
                 return error_set(e, -r, "creating %s: %s", parent, strerror(-r));
         if (mkdir(dir, 0700) < 0)
                 return errno == EEXIST ? error_set(e, EEXIST, "box %s exists (moat box rm %s first, or moat box reset "
@@ -349,21 +336,36 @@ static void append_history(const char *name, const struct run_options *o, const 
         json_free(&j);
 }
 
+/* Locks the box and lays its settings under the command line's: o is ready
+ * to run from ws. Returns the lock's descriptor, to hold for the run. */
+static int enter_box(const char *name, struct run_options *cli, char ws[static PATH_MAX], struct run_options *o,
+                     struct moat_error *e)
+{
+        int r = box_path(name, "workspace", ws, PATH_MAX, e);
+        if (r < 0)
+                return r;
+        int lock = lock_box(name, e);
+        if (lock < 0)
+                return lock;
+        memset(o, 0, sizeof *o);
+        o->json_fd = -1;
+        if ((r = settle_options(name, cli, o, e)) < 0) {
+                run_options_free(o);
+                close(lock);
+                return r;
+        }
+        return lock;
+}
+
 int box_run(const char *name, struct run_options *cli, struct runner_request *req, struct runner_result *res,
             struct moat_error *e)
 {
         char ws[PATH_MAX];
-        int r = box_path(name, "workspace", ws, sizeof ws, e);
-        if (r < 0)
-                return r;
-        _cleanup_close_ int lock = lock_box(name, e);
+        struct run_options o;
+        int r = 0;
+        _cleanup_close_ int lock = enter_box(name, cli, ws, &o, e);
         if (lock < 0)
                 return lock;
-        struct run_options o;
-        memset(&o, 0, sizeof o);
-        o.json_fd = -1;
-        if ((r = settle_options(name, cli, &o, e)) < 0)
-                goto out;
         req->cwd = ws;
         if (o.lang) {
                 /* The language's own static name: o (and the string the
@@ -391,19 +393,11 @@ out:
 int box_shell(const char *name, struct run_options *cli, struct moat_error *e)
 {
         char ws[PATH_MAX];
-        int r = box_path(name, "workspace", ws, sizeof ws, e);
-        if (r < 0)
-                return r;
-        _cleanup_close_ int lock = lock_box(name, e);
+        struct run_options o;
+        int r;
+        _cleanup_close_ int lock = enter_box(name, cli, ws, &o, e);
         if (lock < 0)
                 return lock;
-        struct run_options o;
-        memset(&o, 0, sizeof o);
-        o.json_fd = -1;
-        if ((r = settle_options(name, cli, &o, e)) < 0) {
-                run_options_free(&o);
-                return r;
-        }
         if (!o.argv && (strv_push(&o.argv, access("/bin/bash", X_OK) == 0 ? "bash" : "sh") < 0)) {
                 run_options_free(&o);
                 return -ENOMEM;

@@ -417,25 +417,6 @@ void runner_result_json(const struct runner_result *res, const struct runner_req
         json_end_object(j);
 }
 
-static const struct {
-        const char *name;
-        unsigned bit;
-        size_t off;
-} limit_fields[] = {
-        { "memory", LIMIT_MEMORY, offsetof(struct limits, memory_mib) },
-        { "pids", LIMIT_PIDS, offsetof(struct limits, pids) },
-        { "cpu_time", LIMIT_CPU_TIME, offsetof(struct limits, cpu_time_s) },
-        { "timeout", LIMIT_TIMEOUT, offsetof(struct limits, timeout_s) },
-        { "nofile", LIMIT_NOFILE, offsetof(struct limits, nofile) },
-        { "fsize", LIMIT_FSIZE, offsetof(struct limits, fsize_mib) },
-        { "tmpfs_size", LIMIT_TMPFS, offsetof(struct limits, tmpfs_mib) },
-};
-
-static uint64_t *limit_ptr(struct limits *l, size_t i)
-{
-        return (uint64_t *)((char *)l + limit_fields[i].off);
-}
-
 /* --policy FILE: {"limits": {NAME: max, ..., "output": BYTES, "code": BYTES},
  * "network": false, "languages": [...]}. A request above a ceiling is
  * refused, not lowered: the caller learns its request was not what ran. */
@@ -463,11 +444,9 @@ static int apply_ceilings(const char *file, struct run_options *o, const struct 
                                         return error_set(e, EINVAL, "%s:%u:%u: \"limits.%s\": expected a whole number",
                                                          file, n->line, n->col, lm->key);
                                 uint64_t max = (uint64_t)n->num.i, have;
-                                size_t f = 0;
-                                while (f < ARRAY_SIZE(limit_fields) && strcmp(limit_fields[f].name, lm->key) != 0)
-                                        f++;
-                                if (f < ARRAY_SIZE(limit_fields))
-                                        have = *limit_ptr(&o->limits, f);
+                                const struct limit_field *f = limit_field_find(lm->key);
+                                if (f)
+                                        have = *limit_ref(&o->limits, f);
                                 else if (strcmp(lm->key, "output") == 0)
                                         have = req->output_limit;
                                 else if (strcmp(lm->key, "code") == 0)
@@ -505,9 +484,9 @@ int runner_settle(struct run_options *o, struct runner_request *req, struct moat
         const struct limit_set *set = limit_set_find(set_name);
         if (!set)
                 return error_set(e, EINVAL, "--profile %s: unknown limit set (expected safe, fast or dev)", set_name);
-        for (size_t i = 0; i < ARRAY_SIZE(limit_fields); i++)
+        for (size_t i = 0; i < LIMIT_FIELDS; i++)
                 if (!(o->limits_set & limit_fields[i].bit)) {
-                        *limit_ptr(&o->limits, i) = *limit_ptr((struct limits *)&set->limits, i);
+                        *limit_ref(&o->limits, &limit_fields[i]) = *limit_ref((struct limits *)&set->limits, &limit_fields[i]);
                         o->limits_set |= limit_fields[i].bit;
                 }
         req->output_limit = o->output_limit ? o->output_limit : set->output_bytes;

@@ -26,20 +26,6 @@ static char *state_dir(void)
         return NULL;
 }
 
-static int mkdir_p(const char *path)
-{
-        _cleanup_free_ char *c = strdup(path);
-        if (!c)
-                return -ENOMEM;
-        for (char *s = c + 1; *s; s++)
-                if (*s == '/') {
-                        *s = '\0';
-                        (void)mkdir(c, 0700);
-                        *s = '/';
-                }
-        return mkdir(c, 0700) < 0 && errno != EEXIST ? negerrno() : 0;
-}
-
 static unsigned long long start_time(pid_t pid)
 {
         char path[64], buf[1024];
@@ -238,7 +224,7 @@ int stubs_create(const struct policy *p, struct stubs *s, struct moat_error *e)
                 if (!exists && errno != ENOENT)
                         continue;
                 if (!reg) {
-                        if (!dir || mkdir_p(dir) < 0)
+                        if (!dir || path_mkdir_p(dir, 0700) < 0)
                                 return error_set(e, EIO, "cannot create the state directory for protected-path "
                                                  "placeholders (set HOME or XDG_STATE_HOME)");
                         if (s->lock < 0 && (s->lock = lock_state(dir)) < 0)

@@ -13,3 +13,5 @@ struct moat_error {
 
 /* Formats the message and returns -err (err is a positive errno). */
 int error_set(struct moat_error *e, int err, const char *fmt, ...) _printf_(3, 4);
+/* Prints the message with moat's prefix, a line at a time, escaped. */
+void error_print(const struct moat_error *e);

@@ -6,6 +6,7 @@
 #include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -121,4 +122,19 @@ int path_open_beneath(int dirfd, const char *relpath, int flags)
                 have_openat2 = 0;
         }
         return open_beneath_walk(dirfd, relpath, flags);
+}
+
+int path_mkdir_p(const char *path, mode_t mode)
+{
+        _cleanup_free_ char *c = strdup(path);
+        if (!c)
+                return -ENOMEM;
+        /* A parent that cannot be made shows as the last mkdir's error. */
+        for (char *s = c + 1; *s; s++)
+                if (*s == '/') {
+                        *s = '\0';
+                        (void)mkdir(c, mode);
+                        *s = '/';
+                }
+        return mkdir(c, mode) < 0 && errno != EEXIST ? negerrno() : 0;
 }

@@ -3,6 +3,8 @@
  * untrusted trees lives next to its users (sandbox/rootfs.c, stubs.c). */
 #pragma once
 
+#include <sys/types.h>
+
 #include <stdbool.h>
 
 /* Lexically normalises an absolute path: collapses "//" and "/./", strips a
@@ -21,3 +23,8 @@ char *path_join(const char *a, const char *b);
  * openat2: a path found in an untrusted tree never leaves it through "..",
  * a symlink or a magic link. Returns an fd or -errno. */
 int path_open_beneath(int dirfd, const char *relpath, int flags);
+
+/* mkdir -p: creates path and its missing parents with mode. Returns 0 when
+ * it exists afterwards (as a directory or not: the caller opens it), or
+ * -errno. */
+int path_mkdir_p(const char *path, mode_t mode);
